@@ -1,0 +1,51 @@
+"""prefstat: statistical preference modelling for pandas users.
+
+Fit Bradley–Terry, Thurstone, ties and order-effect models to comparison
+tables, with standard errors and intervals, and measure what a single scalar
+score leaves out (intransitivity, rater disagreement, position bias).
+"""
+
+from __future__ import annotations
+
+from .data import OUTCOMES, ComparisonData, PairCounts
+from .exceptions import (
+    ConvergenceError,
+    ConvergenceWarning,
+    DataValidationError,
+    DataWarning,
+    EmptyDataError,
+    IdentifiabilityWarning,
+    InvalidItemError,
+    InvalidOutcomeError,
+    InvalidRankingError,
+    InvalidWeightError,
+    MissingColumnError,
+    NotFittedError,
+    NotIdentifiableError,
+    PrefstatError,
+    PrefstatWarning,
+)
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "OUTCOMES",
+    "ComparisonData",
+    "ConvergenceError",
+    "ConvergenceWarning",
+    "DataValidationError",
+    "DataWarning",
+    "EmptyDataError",
+    "IdentifiabilityWarning",
+    "InvalidItemError",
+    "InvalidOutcomeError",
+    "InvalidRankingError",
+    "InvalidWeightError",
+    "MissingColumnError",
+    "NotFittedError",
+    "NotIdentifiableError",
+    "PairCounts",
+    "PrefstatError",
+    "PrefstatWarning",
+    "__version__",
+]

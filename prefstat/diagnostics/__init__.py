@@ -1,0 +1,11 @@
+"""Diagnostics: identifiability, transitivity, agreement and goodness of fit.
+
+Each diagnostic is a function that returns a small result object with
+DataFrames inside and a ``summary()``.
+"""
+
+from __future__ import annotations
+
+from .connectivity import Connectivity, connectivity
+
+__all__ = ["Connectivity", "connectivity"]

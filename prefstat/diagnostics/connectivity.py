@@ -1,0 +1,245 @@
+"""Identifiability of comparison data: is there a finite, unique estimate at all?
+
+For the Bradley–Terry model (and Thurstone's), the maximum likelihood estimate
+of the item strengths exists and is unique, up to the identification
+constraint, exactly when the directed *win graph* is strongly connected
+(Ford 1957; Hunter 2004, assumption 1): for every split of the items into two
+non-empty groups, some item of each group has beaten some item of the other.
+A tie counts as a win each way (as when ties are counted as half wins).
+
+Two failures are distinguished:
+
+* **disconnected** – the undirected comparison graph has several components;
+  strengths in different components cannot be compared at all.
+* **separable** – the graph is connected but not strongly connected: some group
+  of items won every comparison with the rest, so their advantage is estimated
+  as infinite. Items that never win or never lose are the simplest case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from .._encoding import A_WINS, B_WINS
+from .._inputs import as_comparison_data
+from .._report import Summary
+from ..data import ComparisonData
+from ..exceptions import format_examples
+
+__all__ = ["Connectivity", "connectivity"]
+
+
+@dataclass(frozen=True)
+class Connectivity:
+    """Result of :func:`connectivity`.
+
+    Attributes
+    ----------
+    items : pandas.DataFrame
+        One row per item: ``comparisons, wins, losses, ties`` (sums of
+        weights), ``component`` (undirected component, 0 = largest) and
+        ``strong_component`` (strongly connected component of the win graph,
+        numbered in a topological order: no item of a later component has
+        beaten an item of an earlier one).
+    n_components, n_strong_components : int
+        Number of (strong) components.
+    never_win, never_lose, isolated : pandas.Index
+        Items with no win (ties count as half a win), no loss, or no
+        comparison at all.
+    """
+
+    items: pd.DataFrame
+    n_components: int
+    n_strong_components: int
+    never_win: pd.Index
+    never_lose: pd.Index
+    isolated: pd.Index
+
+    @property
+    def connected(self) -> bool:
+        """Whether every item is linked to every other by some chain of comparisons."""
+        return self.n_components == 1
+
+    @property
+    def strongly_connected(self) -> bool:
+        """Whether the win graph is strongly connected (the MLE exists)."""
+        return self.n_strong_components == 1
+
+    @property
+    def mle_exists(self) -> bool:
+        """Whether the unpenalised Bradley–Terry MLE is finite and unique."""
+        return self.strongly_connected
+
+    def components(self) -> list[list[Any]]:
+        """Items of each undirected component, largest first."""
+        grouped = self.items.groupby("component", sort=True).groups
+        return [list(grouped[k]) for k in sorted(grouped)]
+
+    def strong_components(self) -> list[list[Any]]:
+        """Items of each strongly connected component, in topological (winner-first) order."""
+        grouped = self.items.groupby("strong_component", sort=True).groups
+        return [list(grouped[k]) for k in sorted(grouped)]
+
+    def problem(self) -> str | None:
+        """One paragraph explaining why the MLE does not exist, or ``None`` if it does."""
+        if self.mle_exists:
+            return None
+        parts = []
+        if not self.connected:
+            comps = self.components()
+            shown = "; ".join(
+                "{" + format_examples(c, 4) + "}" for c in comps[1:4]
+            )
+            more = f" and {len(comps) - 4} more" if len(comps) > 4 else ""
+            parts.append(
+                f"the comparison graph has {self.n_components} disconnected components "
+                f"(largest: {len(comps[0])} items; others: {shown}{more}); strengths in "
+                "different components cannot be compared"
+            )
+        if len(self.isolated):
+            parts.append(f"{len(self.isolated)} item(s) were never compared: "
+                         f"{format_examples(self.isolated)}")
+        if len(self.never_win):
+            parts.append(f"{len(self.never_win)} item(s) never won: "
+                         f"{format_examples(self.never_win)} (estimate -inf)")
+        if len(self.never_lose):
+            parts.append(f"{len(self.never_lose)} item(s) never lost: "
+                         f"{format_examples(self.never_lose)} (estimate +inf)")
+        if self.connected and not len(self.never_win) and not len(self.never_lose):
+            top = self.strong_components()[0]
+            parts.append(
+                f"the items {{{format_examples(top, 4)}}} won every comparison with the "
+                "others, so their advantage is infinite"
+            )
+        return "; ".join(parts) + "."
+
+    def summary(self) -> Summary:
+        """Readable report of the graph's components and the items at fault.
+
+        Returns
+        -------
+        Summary
+            Renders as text (``print``) and as HTML in a notebook.
+        """
+        facts = {
+            "items": len(self.items),
+            "components": self.n_components,
+            "strong components": self.n_strong_components,
+            "MLE exists": "yes" if self.mle_exists else "no",
+        }
+        notes = []
+        if not self.mle_exists:
+            notes.append("Why not: " + str(self.problem()))
+            notes.append(
+                "Remedies: compare across the gap, fit within one component, or ask for "
+                "penalty > 0 or bias_reduction=True (finite, shrunken estimates)."
+            )
+        return Summary("Identifiability of the comparison data", facts,
+                       {"Items": self.items}, notes)
+
+
+def connectivity(
+    data: pd.DataFrame | ComparisonData, **columns: Any
+) -> Connectivity:
+    """Analyse whether strengths are estimable from a comparison table.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame or ComparisonData
+        A canonical comparison table (or its encoded form).
+    **columns
+        Column names passed on to :meth:`ComparisonData.from_frame`
+        (``item_a``, ``item_b``, ``outcome``, ``weight``, ``items``, ...).
+
+    Returns
+    -------
+    Connectivity
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from prefstat.diagnostics import connectivity
+    >>> df = pd.DataFrame({"item_a": ["x", "y", "z"], "item_b": ["y", "z", "x"],
+    ...                    "outcome": ["a", "a", "b"]})
+    >>> result = connectivity(df)
+    >>> result.connected, result.mle_exists, list(result.never_lose)
+    (True, False, ['x'])
+    """
+    d = as_comparison_data(data, **columns)
+    n = d.n_items
+    w = d.weight
+    half = np.where(d.outcome == A_WINS, 1.0, np.where(d.outcome == B_WINS, 0.0, 0.5))
+    wins = np.bincount(d.a, weights=w * half, minlength=n) + \
+        np.bincount(d.b, weights=w * (1.0 - half), minlength=n)
+    ties = np.bincount(d.a, weights=w * (half == 0.5), minlength=n) + \
+        np.bincount(d.b, weights=w * (half == 0.5), minlength=n)
+    total = np.bincount(d.a, weights=w, minlength=n) + np.bincount(d.b, weights=w, minlength=n)
+    losses = total - wins
+    # Rows with zero weight carry no information: they create no edges.
+    live = w > 0
+    a_won = live & (half > 0)
+    b_won = live & (half < 1)
+    # Directed edge winner -> loser (a tie gives both).
+    src = np.concatenate([d.a[a_won], d.b[b_won]])
+    dst = np.concatenate([d.b[a_won], d.a[b_won]])
+    graph = sparse.csr_matrix((np.ones(src.size), (src, dst)), shape=(n, n))
+    n_comp, comp = csgraph.connected_components(graph, directed=True, connection="weak")
+    n_strong, strong = csgraph.connected_components(graph, directed=True, connection="strong")
+    comp = _relabel_by_size(comp)
+    strong = _topological_labels(graph, strong, n_strong)
+    compared = total > 0
+    items = pd.DataFrame(
+        {"comparisons": total, "wins": wins - ties / 2, "losses": losses - ties / 2,
+         "ties": ties, "component": comp, "strong_component": strong},
+        index=d.items,
+    )
+    items.index.name = "item"
+    return Connectivity(
+        items=items,
+        n_components=int(n_comp),
+        n_strong_components=int(n_strong),
+        never_win=d.items[compared & (wins <= 0)],
+        never_lose=d.items[compared & (losses <= 0)],
+        isolated=d.items[~compared],
+    )
+
+
+def _relabel_by_size(labels: np.ndarray) -> np.ndarray:
+    """Renumber components so that 0 is the largest (ties broken by first item)."""
+    sizes = np.bincount(labels)
+    first = np.full(sizes.size, labels.size)
+    np.minimum.at(first, labels, np.arange(labels.size))
+    order = np.lexsort((first, -sizes))
+    remap = np.empty_like(order)
+    remap[order] = np.arange(order.size)
+    return remap[labels]
+
+
+def _topological_labels(graph: sparse.csr_matrix, labels: np.ndarray, k: int) -> np.ndarray:
+    """Renumber strong components in a topological order of the condensation DAG."""
+    if k == 1:
+        return np.zeros_like(labels)
+    coo = graph.tocoo()
+    cs, cd = labels[coo.row], labels[coo.col]
+    keep = cs != cd
+    dag = sparse.csr_matrix((np.ones(int(keep.sum())), (cs[keep], cd[keep])), shape=(k, k))
+    indegree = np.asarray((dag > 0).sum(axis=0)).ravel()
+    order: list[int] = []
+    ready = sorted(np.flatnonzero(indegree == 0).tolist())
+    indptr, indices = dag.indptr, dag.indices
+    while ready:
+        node = ready.pop(0)
+        order.append(node)
+        for nxt in np.unique(indices[indptr[node]:indptr[node + 1]]):
+            indegree[nxt] -= 1
+            if indegree[nxt] == 0:
+                ready.append(int(nxt))
+    remap = np.empty(k, dtype=labels.dtype)
+    remap[np.asarray(order)] = np.arange(k)
+    return remap[labels]

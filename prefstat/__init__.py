@@ -8,6 +8,7 @@ score leaves out (intransitivity, rater disagreement, position bias).
 from __future__ import annotations
 
 from .data import OUTCOMES, ComparisonData, PairCounts
+from .models import BradleyTerry, Thurstone
 from .exceptions import (
     ConvergenceError,
     ConvergenceWarning,
@@ -17,6 +18,7 @@ from .exceptions import (
     IdentifiabilityWarning,
     InvalidItemError,
     InvalidOutcomeError,
+    InvalidParameterError,
     InvalidRankingError,
     InvalidWeightError,
     MissingColumnError,
@@ -29,6 +31,8 @@ from .exceptions import (
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "BradleyTerry",
+    "Thurstone",
     "OUTCOMES",
     "ComparisonData",
     "ConvergenceError",
@@ -39,6 +43,7 @@ __all__ = [
     "IdentifiabilityWarning",
     "InvalidItemError",
     "InvalidOutcomeError",
+    "InvalidParameterError",
     "InvalidRankingError",
     "InvalidWeightError",
     "MissingColumnError",

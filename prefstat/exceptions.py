@@ -30,6 +30,7 @@ __all__ = [
     "IdentifiabilityWarning",
     "InvalidItemError",
     "InvalidOutcomeError",
+    "InvalidParameterError",
     "InvalidRankingError",
     "InvalidWeightError",
     "MissingColumnError",
@@ -107,6 +108,10 @@ class InvalidWeightError(DataValidationError):
 
 class InvalidRankingError(DataValidationError):
     """A ranking repeats an item, has gaps, or is otherwise malformed."""
+
+
+class InvalidParameterError(PrefstatError, ValueError):
+    """A model or function argument (not the data) has an unusable value."""
 
 
 class NotIdentifiableError(PrefstatError, ValueError):

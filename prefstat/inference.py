@@ -1,0 +1,60 @@
+"""Wald inference tables shared by every model.
+
+A model hands over its estimates and covariance; this module turns them into
+the DataFrame every fitted object exposes (``estimate, se, z, p, ci_lower,
+ci_upper``), with the confidence level kept in the object, not a column name.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+__all__ = ["wald_table"]
+
+COLUMNS = ["estimate", "se", "z", "p", "ci_lower", "ci_upper"]
+
+
+def wald_table(estimate: np.ndarray, se: np.ndarray, index: pd.Index,
+               conf_level: float = 0.95) -> pd.DataFrame:
+    """Build the standard estimates table from estimates and standard errors.
+
+    Parameters
+    ----------
+    estimate, se : numpy.ndarray
+        Point estimates and standard errors. A standard error of exactly zero
+        marks a parameter fixed by identification: its z and p are NaN and its
+        interval is the point itself.
+    index : pandas.Index
+        Parameter names.
+    conf_level : float, default 0.95
+        Coverage of the Wald intervals ``estimate ± z_{(1+level)/2} se``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``estimate, se, z, p, ci_lower, ci_upper``.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> t = wald_table(np.array([1.0, 0.0]), np.array([0.5, 0.0]), pd.Index(["x", "ref"]))
+    >>> t.round(3)
+         estimate   se    z      p  ci_lower  ci_upper
+    x         1.0  0.5  2.0  0.046      0.02      1.98
+    ref       0.0  0.0  NaN    NaN      0.00      0.00
+    """
+    if not 0 < conf_level < 1:
+        raise ValueError(f"conf_level must be strictly between 0 and 1, got {conf_level!r}")
+    estimate = np.asarray(estimate, dtype=float)
+    se = np.asarray(se, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se > 0, estimate / se, np.nan)
+    p = 2 * stats.norm.sf(np.abs(z))
+    q = stats.norm.ppf(0.5 + conf_level / 2)
+    return pd.DataFrame(
+        {"estimate": estimate, "se": se, "z": z, "p": p,
+         "ci_lower": estimate - q * se, "ci_upper": estimate + q * se},
+        index=index,
+    )

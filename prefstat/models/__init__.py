@@ -1,0 +1,8 @@
+"""Preference models fitted to comparison tables."""
+
+from __future__ import annotations
+
+from .bradley_terry import BradleyTerry
+from .thurstone import Thurstone
+
+__all__ = ["BradleyTerry", "Thurstone"]

@@ -8,7 +8,6 @@ score leaves out (intransitivity, rater disagreement, position bias).
 from __future__ import annotations
 
 from .data import OUTCOMES, ComparisonData, PairCounts
-from .models import BradleyTerry, Thurstone
 from .exceptions import (
     ConvergenceError,
     ConvergenceWarning,
@@ -27,13 +26,13 @@ from .exceptions import (
     PrefstatError,
     PrefstatWarning,
 )
+from .models import BradleyTerry, Thurstone
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
-    "BradleyTerry",
-    "Thurstone",
     "OUTCOMES",
+    "BradleyTerry",
     "ComparisonData",
     "ConvergenceError",
     "ConvergenceWarning",
@@ -52,5 +51,6 @@ __all__ = [
     "PairCounts",
     "PrefstatError",
     "PrefstatWarning",
+    "Thurstone",
     "__version__",
 ]

@@ -34,7 +34,8 @@ from ._encoding import A_WINS, B_WINS, TIE, TIE_BOTHBAD
 
 
 def _log_sigmoid(x: np.ndarray) -> np.ndarray:
-    return -np.logaddexp(0.0, -x)
+    """log(1 / (1 + exp(-x))) without overflow or cancellation."""
+    return np.minimum(x, 0.0) - np.log1p(np.exp(-np.abs(x)))
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -72,7 +73,8 @@ class Kernel:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Return log p (m, K), d log p / dd (m, K) and d log p / dtau (m, K) or None."""
         if self.name == "logit":
-            la, lb = _log_sigmoid(d), _log_sigmoid(-d)
+            la = _log_sigmoid(d)
+            lb = la - d
             pa = np.exp(la)
             return (np.column_stack([la, lb]), np.column_stack([1.0 - pa, -pa]), None)
         if self.name == "probit":

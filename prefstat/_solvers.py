@@ -14,7 +14,11 @@ from typing import Any
 
 import numpy as np
 from scipy import linalg, sparse
+from scipy.linalg import lapack
 from scipy.sparse import linalg as splinalg
+
+# Relative Newton decrement below which the objective cannot resolve the gain.
+_FLOOR = 1e-13
 
 Objective = Callable[[np.ndarray, bool], tuple[float, np.ndarray | None, Any]]
 
@@ -45,6 +49,17 @@ def solve_spd(info: Any, rhs: np.ndarray, cg_tol: float = 1e-10) -> np.ndarray:
         return linalg.lstsq(info, rhs, check_finite=False)[0]
 
 
+def spd_inverse(info: np.ndarray) -> np.ndarray:
+    """Inverse of a symmetric positive definite matrix through its Cholesky factor."""
+    chol, failed = lapack.dpotrf(info, lower=True)
+    if failed:
+        return linalg.pinvh(info)
+    inv, failed = lapack.dpotri(chol, lower=True)
+    if failed:
+        return linalg.pinvh(info)
+    return np.tril(inv) + np.tril(inv, -1).T
+
+
 def newton(fun: Objective, x0: np.ndarray, max_iter: int = 100, tol: float = 1e-20,
            max_halvings: int = 40) -> NewtonResult:
     """Maximise ``fun`` by Fisher scoring / Newton steps with step halving.
@@ -61,6 +76,12 @@ def newton(fun: Objective, x0: np.ndarray, max_iter: int = 100, tol: float = 1e-
         decrement = float(grad @ step)
         if decrement <= tol * (1.0 + abs(value)):
             return NewtonResult(x, value, grad, info, it - 1, True, decrement)
+        if decrement <= _FLOOR * (1.0 + abs(value)):
+            # The predicted gain is below what the objective can resolve in floating
+            # point; a full Newton step is then the most accurate move there is.
+            x = x + step
+            value, grad, info = fun(x, True)
+            return NewtonResult(x, value, grad, info, it, True, decrement)
         t = 1.0
         for _ in range(max_halvings):
             trial = x + t * step

@@ -226,3 +226,21 @@ def test_flatlizards_bias_reduced_by_component():
             abilities = {k: v for k, v in abilities.items() if v[0] is not None}
             abilities[reference] = [0.0, 0.0]
         _check_items(model, abilities, reference)
+
+
+def test_identification_maps_the_full_covariance():
+    """Cross-covariances with the order effect and tie parameters follow A C A'."""
+    data = _football()
+    ref_fit = prefstat.BradleyTerry(ties="davidson", order_effect=True, reference="Ars")
+    ref_fit.fit(data)
+    stz = prefstat.BradleyTerry(ties="davidson", order_effect=True).fit(data)
+    other = prefstat.BradleyTerry(ties="davidson", order_effect=True, reference="Che").fit(data)
+    cov = ref_fit.cov_.to_numpy()
+    n = ref_fit.n_items_
+    for fit, matrix in [
+        (stz, np.eye(n) - 1.0 / n),
+        (other, np.eye(n) - np.outer(np.ones(n), np.eye(n)[list(ref_fit.items_).index("Che")])),
+    ]:
+        a = np.eye(cov.shape[0])
+        a[:n, :n] = matrix
+        np.testing.assert_allclose(fit.cov_.to_numpy(), a @ cov @ a.T, atol=1e-9)

@@ -1,4 +1,4 @@
-"""Identifiability of comparison data: is there a finite, unique estimate at all?
+"""Identifiability of comparison data: is there a finite, unique estimate at all.
 
 For the Bradley–Terry model (and Thurstone's), the maximum likelihood estimate
 of the item strengths exists and is unique, up to the identification

@@ -7,6 +7,8 @@ score leaves out (intransitivity, rater disagreement, position bias).
 
 from __future__ import annotations
 
+from . import convert, datasets, diagnostics
+from .audit import AuditReport, audit
 from .data import OUTCOMES, ComparisonData, PairCounts
 from .exceptions import (
     ConvergenceError,
@@ -32,6 +34,7 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "OUTCOMES",
+    "AuditReport",
     "BradleyTerry",
     "ComparisonData",
     "ConvergenceError",
@@ -53,4 +56,8 @@ __all__ = [
     "PrefstatWarning",
     "Thurstone",
     "__version__",
+    "audit",
+    "convert",
+    "datasets",
+    "diagnostics",
 ]

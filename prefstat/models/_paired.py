@@ -78,6 +78,76 @@ class _Layout:
         return mask
 
 
+class _Problem:
+    """One likelihood to maximise: a kernel on fixed cells, with a parameter layout.
+
+    Counts are passed to :meth:`solve`, so the same problem refits reweighted
+    counts (bootstrap, cross-validation) without rebuilding anything.
+    """
+
+    def __init__(self, kernel: lik.Kernel, first: np.ndarray, second: np.ndarray,
+                 layout: _Layout, penalty: float) -> None:
+        self.kernel = kernel
+        self.first = first
+        self.second = second
+        self.layout = layout
+        self.penalty = penalty
+        self.free = layout.free()
+        self.dense = int(self.free.sum()) <= _DENSE_MAX
+
+    def start(self, counts: np.ndarray) -> np.ndarray:
+        """Starting values of the free parameters: zeros, the tie share for tau."""
+        theta0 = np.zeros(self.layout.size)
+        if self.kernel.has_tie:
+            theta0[self.layout.tie_index] = self.kernel.start_tau(
+                float(counts[:, 2].sum() / counts.sum()))
+        return theta0[self.free]
+
+    def full(self, x: np.ndarray) -> np.ndarray:
+        """All parameters, with the pivot (if any) at 0."""
+        theta = np.zeros(self.layout.size)
+        theta[self.free] = x
+        return theta
+
+    def linear(self, theta: np.ndarray) -> np.ndarray:
+        """Linear predictor d of every cell."""
+        lin = theta[self.first] - theta[self.second]
+        if self.layout.order_effect:
+            lin = lin + theta[self.layout.order_index]
+        return lin
+
+    def objective(self, x: np.ndarray, derivatives: bool,
+                  counts: np.ndarray) -> tuple[float, Any, Any]:
+        """Penalised log-likelihood, its gradient and information in the free parameters."""
+        layout, n = self.layout, self.layout.n_items
+        theta = self.full(x)
+        tau = theta[layout.tie_index] if layout.tie else 0.0
+        terms = lik.evaluate(self.kernel, counts, self.linear(theta), tau, derivatives)
+        value = terms.loglik - 0.5 * self.penalty * float(theta[:n] @ theta[:n])
+        if not derivatives:
+            return value, None, None
+        grad, info = _assemble(terms, self.first, self.second, layout, self.dense)
+        if self.penalty:
+            grad[:n] -= self.penalty * theta[:n]
+            info = info + _ridge(layout.size, n, self.penalty, self.dense)
+        free = self.free
+        info = info[np.ix_(free, free)] if self.dense else info[free][:, free]
+        return value, grad[free], info
+
+    def solve(self, counts: np.ndarray, x0: np.ndarray, bias_reduction: bool,
+              max_iter: int, tol: float) -> NewtonResult:
+        """Maximise the (penalised or bias-reduced) likelihood of ``counts`` from ``x0``."""
+
+        def fun(x: np.ndarray, derivatives: bool,
+                cell_counts: np.ndarray = counts) -> tuple[float, Any, Any]:
+            return self.objective(x, derivatives, cell_counts)
+
+        if bias_reduction:
+            return _firth(fun, counts, self.first, self.second, self.layout, self.free, x0,
+                          max_iter, self.dense)
+        return newton(fun, x0, max_iter, tol)
+
+
 class PairedComparisonModel:
     """Shared implementation of :class:`BradleyTerry` and :class:`Thurstone`."""
 
@@ -256,7 +326,6 @@ class PairedComparisonModel:
 
     def _fit_counts(self, d: ComparisonData, pc: PairCounts, counts: np.ndarray,
                     kernel: lik.Kernel, conn: Connectivity) -> None:
-        n = d.n_items
         # Pivot: the reference item, else the most compared item (best conditioned).
         pivot: int | None = None
         if self.penalty == 0:
@@ -264,45 +333,14 @@ class PairedComparisonModel:
                 pivot = int(d.items.get_loc(self.reference))
             else:
                 pivot = int(np.argmax(conn.items["comparisons"].to_numpy()))
-        layout = _Layout(n, bool(self.order_effect), kernel.has_tie, pivot)
-        free = layout.free()
-        theta0 = np.zeros(layout.size)
-        if kernel.has_tie:
-            total = counts.sum()
-            theta0[layout.tie_index] = kernel.start_tau(float(counts[:, 2].sum() / total))
-        first, second = pc.first, pc.second
-        dense = int(free.sum()) <= _DENSE_MAX
-
-        def full(x: np.ndarray) -> np.ndarray:
-            theta = theta0.copy()
-            theta[free] = x
-            return theta
-
-        def objective(x: np.ndarray, derivatives: bool,
-                      cell_counts: np.ndarray = counts) -> tuple[float, Any, Any]:
-            theta = full(x)
-            lin = theta[first] - theta[second]
-            if layout.order_effect:
-                lin = lin + theta[layout.order_index]
-            tau = theta[layout.tie_index] if layout.tie else 0.0
-            terms = lik.evaluate(kernel, cell_counts, lin, tau, derivatives)
-            value = terms.loglik - 0.5 * self.penalty * float(theta[:n] @ theta[:n])
-            if not derivatives:
-                return value, None, None
-            grad, info = _assemble(terms, first, second, layout, dense)
-            if self.penalty:
-                grad[:n] -= self.penalty * theta[:n]
-                info = info + _ridge(layout.size, n, self.penalty, dense)
-            info = info[np.ix_(free, free)] if dense else info[free][:, free]
-            return value, grad[free], info
-
-        if self.bias_reduction:
-            result = _firth(objective, counts, first, second, layout, free, theta0[free],
-                            self.max_iter, dense)
-        else:
-            result = newton(objective, theta0[free], self.max_iter, self.tol)
-        theta = full(result.x)
-        self._store(d, pc, counts, kernel, layout, free, theta, result, dense)
+        layout = _Layout(d.n_items, bool(self.order_effect), kernel.has_tie, pivot)
+        problem = _Problem(kernel, pc.first, pc.second, layout, float(self.penalty))
+        result = problem.solve(counts, problem.start(counts), self.bias_reduction,
+                               self.max_iter, self.tol)
+        self._problem = problem
+        self._counts = counts
+        self._store(d, pc, counts, kernel, layout, problem.free, problem.full(result.x),
+                    result, problem.dense)
 
     # ------------------------------------------------------------ inference
     def _store(self, d: ComparisonData, pc: PairCounts, counts: np.ndarray,

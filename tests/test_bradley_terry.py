@@ -421,3 +421,31 @@ def test_davidson_tie_parameter_recovered_within_two_se():
     assert np.abs(z).max() < 3
     assert abs(z.mean()) < 2 / np.sqrt(len(z))
     assert 0.5 < z.std() < 1.5
+
+
+# ----------------------------------------------------------------------- Elo
+def test_elo_scale_and_anchor():
+    df, _ = simulate(n_items=8, n=2000, seed=7)
+    model = prefstat.BradleyTerry().fit(df)
+    factor = 400 / np.log(10)
+    elo = model.elo(anchor="i02", anchor_value=1114)
+    s = model.strengths_["estimate"]
+    np.testing.assert_allclose(elo.loc[s.index, "rating"], 1114 + factor * (s - s["i02"]))
+    assert elo.loc["i02", "se"] == 0
+    # SE of a difference from the anchor: the reference-identified fit's SE.
+    ref = prefstat.BradleyTerry(reference="i02").fit(df).strengths_["se"]
+    np.testing.assert_allclose(elo.loc[ref.index, "se"], factor * ref, rtol=1e-8)
+    mean_anchored = model.elo()
+    assert mean_anchored["rating"].mean() == pytest.approx(1000)
+    np.testing.assert_allclose(mean_anchored.loc[s.index, "se"], factor * model.strengths_["se"],
+                               rtol=1e-8)
+
+
+def test_elo_rank_rule_is_the_arenas():
+    df, _ = simulate(n_items=10, n=800, seed=8)
+    elo = prefstat.BradleyTerry().fit(df).elo()
+    for item, row in elo.iterrows():
+        better = sum(other["ci_lower"] > row["ci_upper"] for _, other in elo.iterrows())
+        assert row["rank"] == 1 + better, item
+    with pytest.raises(prefstat.InvalidParameterError, match="logit"):
+        prefstat.Thurstone().fit(df).elo()

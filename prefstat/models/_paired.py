@@ -470,6 +470,71 @@ class PairedComparisonModel:
                            self.params_.index, level)
         return table[["ci_lower", "ci_upper"]]
 
+    def elo(self, scale: float = 400.0, base: float = 10.0, anchor: Any = None,
+            anchor_value: float = 1000.0) -> pd.DataFrame:
+        """Strengths on an Elo-style rating scale, as LLM-arena leaderboards report them.
+
+        ``rating = anchor_value + scale / ln(base) * (lambda - lambda_anchor)``,
+        so a difference of ``scale`` points means odds of ``base`` to 1.
+        Without an anchor item the mean rating is ``anchor_value``.
+
+        Parameters
+        ----------
+        scale, base : float, default 400, 10
+            Points per factor ``base`` in the odds (the chess convention).
+        anchor : item label, optional
+            Item whose rating is fixed at ``anchor_value`` (its SE is then 0
+            and the others' SEs are those of differences from it).
+        anchor_value : float, default 1000
+            Rating of the anchor item, or the mean rating.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by item, sorted best first: ``rating, se, ci_lower,
+            ci_upper`` and ``rank``. The rank rule is the arena's: one plus
+            the number of items whose interval lies entirely above this
+            item's (so items with overlapping intervals share a rank).
+
+        Examples
+        --------
+        >>> from prefstat import BradleyTerry
+        >>> from prefstat.datasets import load_citations
+        >>> m = BradleyTerry().fit(load_citations(), weight="weight")
+        >>> m.elo(anchor="JASA")[["rating", "rank"]].round(1)
+                      rating  rank
+        item
+        JRSS-B        1130.0     1
+        Biometrika    1083.3     2
+        JASA          1000.0     3
+        Comm Statist   571.0     4
+        """
+        self._check_fitted()
+        if self._link != "logit":
+            raise InvalidParameterError(
+                "the Elo scale is defined for the logit (Bradley–Terry) model; "
+                f"{type(self).__name__} uses a probit link."
+            )
+        if not (scale > 0 and base > 1):
+            raise InvalidParameterError(f"need scale > 0 and base > 1, got {scale!r}, {base!r}.")
+        factor = scale / np.log(base)
+        est = self.strengths_["estimate"].to_numpy()
+        cov = self.cov_.loc["item", "item"].to_numpy()
+        if anchor is None:
+            shift, var = est.mean(), np.diag(cov) - 2 * cov.mean(axis=1) + cov.mean()
+        else:
+            a = int(self._codes(anchor, "anchor")[0])
+            shift, var = est[a], np.diag(cov) - 2 * cov[:, a] + cov[a, a]
+        table = wald_table(anchor_value + factor * (est - shift),
+                           factor * np.sqrt(np.clip(var, 0.0, None)), self.items_,
+                           self.conf_level)
+        table = table[["estimate", "se", "ci_lower", "ci_upper"]].rename(
+            columns={"estimate": "rating"})
+        above = (table["ci_lower"].to_numpy()[None, :] > table["ci_upper"].to_numpy()[:, None])
+        table["rank"] = 1 + above.sum(axis=1)
+        table.index.name = "item"
+        return table.sort_values("rating", ascending=False)
+
     def _codes(self, labels: Any, what: str) -> np.ndarray:
         labels = pd.Index(np.atleast_1d(np.asarray(labels, dtype=object)))
         codes = self.items_.get_indexer(labels)

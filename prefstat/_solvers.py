@@ -85,7 +85,9 @@ def newton(fun: Objective, x0: np.ndarray, max_iter: int = 100, tol: float = 1e-
         t = 1.0
         for _ in range(max_halvings):
             trial = x + t * step
-            trial_value = fun(trial, False)[0]
+            # Derivatives at the trial point too: an accepted step (the usual case)
+            # then costs one evaluation, not two.
+            trial_value, trial_grad, trial_info = fun(trial, True)
             if np.isfinite(trial_value) and trial_value > value:
                 break
             t *= 0.5
@@ -93,8 +95,7 @@ def newton(fun: Objective, x0: np.ndarray, max_iter: int = 100, tol: float = 1e-
             # No step improves the objective: we are at the floating-point optimum.
             return NewtonResult(x, value, grad, info, it, decrement < 1e-8 * (1 + abs(value)),
                                 decrement)
-        x = trial
-        value, grad, info = fun(x, True)
+        x, value, grad, info = trial, trial_value, trial_grad, trial_info
     step = solve_spd(info, grad)
     decrement = float(grad @ step)
     return NewtonResult(x, value, grad, info, max_iter,

@@ -301,7 +301,7 @@ def simulate_comparisons(
     if intransitive_cluster is not None:
         members, diff = _plant_cycle(strength, intransitive_cluster, cycle_effect,
                                      first, second, diff)
-    eta = diff + order_effect
+    row_reliability, row_bias = 1.0, 0.0
     columns: dict[str, Any] = {}
     if n_raters:
         rater = rng.integers(n_raters, size=n_comparisons)
@@ -314,7 +314,7 @@ def simulate_comparisons(
         is_biased[chosen[n_spammers:n_spammers + n_biased_raters]] = True
         reliability[is_spammer] = 0.0
         bias[is_biased] += biased_rater_effect
-        eta = reliability[rater] * diff + order_effect + bias[rater]
+        row_reliability, row_bias = reliability[rater], bias[rater]
         rater_labels = _labels("rater", n_raters, 3)
         columns["rater"] = pd.Categorical.from_codes(rater, categories=rater_labels)
     else:
@@ -325,6 +325,7 @@ def simulate_comparisons(
         prompt = rng.integers(prompt_labels.size, size=n_comparisons)
         columns["prompt"] = pd.Categorical.from_codes(prompt, categories=prompt_labels)
 
+    eta = row_reliability * diff + order_effect + row_bias
     if tie_parameter is None:
         p_a, p_tie = _MODELS[model](eta), 0.0
     else:

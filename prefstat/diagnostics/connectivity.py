@@ -26,13 +26,13 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from .._encoding import A_WINS, B_WINS
+from .._encoding import A_WINS, B_WINS, TIE, TIE_BOTHBAD
 from .._inputs import as_comparison_data
 from .._report import Summary
-from ..data import ComparisonData
+from ..data import ComparisonData, PairCounts
 from ..exceptions import format_examples
 
-__all__ = ["Connectivity", "connectivity"]
+__all__ = ["Connectivity", "connectivity", "connectivity_from_counts"]
 
 
 @dataclass(frozen=True)
@@ -172,22 +172,34 @@ def connectivity(
     (True, False, ['x'])
     """
     d = as_comparison_data(data, **columns)
-    n = d.n_items
-    w = d.weight
-    half = np.where(d.outcome == A_WINS, 1.0, np.where(d.outcome == B_WINS, 0.0, 0.5))
-    wins = np.bincount(d.a, weights=w * half, minlength=n) + \
-        np.bincount(d.b, weights=w * (1.0 - half), minlength=n)
-    ties = np.bincount(d.a, weights=w * (half == 0.5), minlength=n) + \
-        np.bincount(d.b, weights=w * (half == 0.5), minlength=n)
-    total = np.bincount(d.a, weights=w, minlength=n) + np.bincount(d.b, weights=w, minlength=n)
+    return connectivity_from_counts(d.pair_counts(ordered=False))
+
+
+def connectivity_from_counts(pc: PairCounts) -> Connectivity:
+    """Run :func:`connectivity` on aggregated pair counts (the models' entry point).
+
+    Parameters
+    ----------
+    pc : PairCounts
+        Nominal outcome counts per pair, ordered or not.
+
+    Returns
+    -------
+    Connectivity
+    """
+    n = pc.items.size
+    c = pc.counts
+    ties = c[:, TIE] + c[:, TIE_BOTHBAD]
+    half = ties / 2
+    won_a, won_b = c[:, A_WINS] + half, c[:, B_WINS] + half
+    wins = np.bincount(pc.first, won_a, n) + np.bincount(pc.second, won_b, n)
+    total = np.bincount(pc.first, won_a + won_b, n) + np.bincount(pc.second, won_a + won_b, n)
+    tie_count = np.bincount(pc.first, ties, n) + np.bincount(pc.second, ties, n)
     losses = total - wins
-    # Rows with zero weight carry no information: they create no edges.
-    live = w > 0
-    a_won = live & (half > 0)
-    b_won = live & (half < 1)
-    # Directed edge winner -> loser (a tie gives both).
-    src = np.concatenate([d.a[a_won], d.b[b_won]])
-    dst = np.concatenate([d.b[a_won], d.a[b_won]])
+    # Directed edge winner -> loser; a tie gives both. Zero weights carry no information.
+    a_won, b_won = won_a > 0, won_b > 0
+    src = np.concatenate([pc.first[a_won], pc.second[b_won]])
+    dst = np.concatenate([pc.second[a_won], pc.first[b_won]])
     graph = sparse.csr_matrix((np.ones(src.size), (src, dst)), shape=(n, n))
     n_comp, comp = csgraph.connected_components(graph, directed=True, connection="weak")
     n_strong, strong = csgraph.connected_components(graph, directed=True, connection="strong")
@@ -195,18 +207,18 @@ def connectivity(
     strong = _topological_labels(graph, strong, n_strong)
     compared = total > 0
     items = pd.DataFrame(
-        {"comparisons": total, "wins": wins - ties / 2, "losses": losses - ties / 2,
-         "ties": ties, "component": comp, "strong_component": strong},
-        index=d.items,
+        {"comparisons": total, "wins": wins - tie_count / 2, "losses": losses - tie_count / 2,
+         "ties": tie_count, "component": comp, "strong_component": strong},
+        index=pc.items,
     )
     items.index.name = "item"
     return Connectivity(
         items=items,
         n_components=int(n_comp),
         n_strong_components=int(n_strong),
-        never_win=d.items[compared & (wins <= 0)],
-        never_lose=d.items[compared & (losses <= 0)],
-        isolated=d.items[~compared],
+        never_win=pc.items[compared & (wins <= 0)],
+        never_lose=pc.items[compared & (losses <= 0)],
+        isolated=pc.items[~compared],
     )
 
 

@@ -29,7 +29,7 @@ from .._inputs import as_comparison_data
 from .._report import Summary
 from .._solvers import NewtonResult, newton, spd_inverse
 from ..data import ComparisonData, PairCounts
-from ..diagnostics.connectivity import Connectivity, connectivity
+from ..diagnostics.connectivity import Connectivity, connectivity_from_counts
 from ..exceptions import (
     ConvergenceWarning,
     IdentifiabilityWarning,
@@ -287,9 +287,9 @@ class PairedComparisonModel:
                 f"{format_examples(d.items)}."
             )
         self.warnings_: list[str] = []
-        conn = connectivity(d)
-        self._check_identifiable(conn)
         pc = d.pair_counts(ordered=self.order_effect)
+        conn = connectivity_from_counts(pc)
+        self._check_identifiable(conn)
         kernel = self._kernel()
         counts = kernel.category_counts(pc.counts, self.tie_handling == "half")
         if kernel.has_tie and tie_weight == 0:

@@ -24,6 +24,7 @@ import pandas as pd
 from scipy import linalg, sparse, special
 
 from .. import _likelihood as lik
+from .._approx_cov import approximate_covariance
 from .._encoding import TIE, TIE_BOTHBAD
 from .._inputs import as_comparison_data
 from .._report import Summary
@@ -165,6 +166,7 @@ class PairedComparisonModel:
         conf_level: float = 0.95,
         max_iter: int = 100,
         tol: float = 1e-20,
+        se_method: str = "auto",
     ) -> None:
         self.ties = ties
         self.tie_handling = tie_handling
@@ -175,13 +177,14 @@ class PairedComparisonModel:
         self.conf_level = conf_level
         self.max_iter = max_iter
         self.tol = tol
+        self.se_method = se_method
 
     # ----------------------------------------------------------- parameters
     def get_params(self) -> dict[str, Any]:
         """Hyperparameters, as passed to ``__init__``."""
         return {k: getattr(self, k) for k in (
             "ties", "tie_handling", "order_effect", "penalty", "reference",
-            "bias_reduction", "conf_level", "max_iter", "tol")}
+            "bias_reduction", "conf_level", "max_iter", "tol", "se_method")}
 
     def __repr__(self) -> str:
         defaults = PairedComparisonModel().get_params()
@@ -223,6 +226,10 @@ class PairedComparisonModel:
             )
         if self.bias_reduction and self.penalty > 0:
             raise InvalidParameterError("choose one of penalty > 0 and bias_reduction=True.")
+        if self.se_method not in ("auto", "exact", "approx"):
+            raise InvalidParameterError(
+                f"se_method={self.se_method!r}; use 'auto', 'exact' or 'approx'."
+            )
         if not 0 < self.conf_level < 1:
             raise InvalidParameterError(
                 f"conf_level must be strictly between 0 and 1, got {self.conf_level!r}."
@@ -371,14 +378,24 @@ class PairedComparisonModel:
                 "always lost, so its advantage is infinite. Fit without order_effect or add "
                 "data where the order varies within pairs."
             )
-        # Covariance of theta with the pivot fixed (zero row and column).
-        cov = np.zeros((layout.size, layout.size))
-        cov[np.ix_(free, free)] = spd_inverse(result.info if dense else result.info.toarray())
-        estimate, cov = self._identify(d, layout, theta, cov)
-        se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
         index = self._param_index(d, layout, kernel)
+        exact = self.se_method == "exact" or (self.se_method == "auto" and dense)
+        self.se_method_ = "exact" if exact else "approximate"
+        if exact:
+            # Covariance of theta with the pivot fixed (zero row and column).
+            cov = np.zeros((layout.size, layout.size))
+            info = result.info if dense else result.info.toarray()
+            cov[np.ix_(free, free)] = spd_inverse(info)
+            estimate, cov = self._identify(d, layout, theta, cov)
+            se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+            self.cov_ = pd.DataFrame(cov, index=index, columns=index)
+        else:
+            estimate, se = self._approximate_se(d, layout, theta)
+            self.cov_ = None
+            self.warnings_.append(
+                f"item standard errors are approximate (Neumann expansion of the inverse "
+                f"information, {n} items); pass se_method='exact' for the dense inverse.")
         self.params_ = wald_table(estimate, se, index, self.conf_level)
-        self.cov_ = pd.DataFrame(cov, index=index, columns=index)
         self.strengths_ = self.params_.xs("item", level="group").copy()
         self.strengths_.index.name = "item"
         self._theta = theta
@@ -391,6 +408,21 @@ class PairedComparisonModel:
         self.deviance_ = self._deviance(counts, pc)
         self.aic_ = -2 * self.loglik_ + 2 * self.df_model_
         self.bic_ = -2 * self.loglik_ + np.log(self.n_obs_) * self.df_model_
+
+    def _approximate_se(self, d: ComparisonData, layout: _Layout,
+                        theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Identified estimates and approximate SEs without a dense inverse."""
+        problem, n = self._problem, layout.n_items
+        tau = theta[layout.tie_index] if layout.tie else 0.0
+        terms = lik.evaluate(problem.kernel, self._counts, problem.linear(theta), tau)
+        _, info = _assemble(terms, problem.first, problem.second, layout, dense=False)
+        if self.penalty:
+            info = info + _ridge(layout.size, n, self.penalty, dense=False)
+        ref = None if self.reference is None else int(d.items.get_loc(self.reference))
+        item_var, border_cov, _ = approximate_covariance(info, n, problem.free, ref)
+        estimate, _ = self._identify(d, layout, theta, np.zeros((layout.size, layout.size)))
+        var = np.concatenate([item_var, np.diag(border_cov)])
+        return estimate, np.sqrt(np.clip(var, 0.0, None))
 
     def _identify(self, d: ComparisonData, layout: _Layout, theta: np.ndarray,
                   cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -470,6 +502,101 @@ class PairedComparisonModel:
                            self.params_.index, level)
         return table[["ci_lower", "ci_upper"]]
 
+    def bootstrap(self, data: pd.DataFrame | ComparisonData, n_boot: int = 1000,
+                  cluster: str | None = None, conf_level: float | None = None,
+                  random_state: Any = None, **columns: Any) -> Any:
+        """Bootstrap standard errors, percentile intervals and rank intervals.
+
+        Each replicate resamples the data (judgements, or whole clusters),
+        turns the draw into new outcome counts for the fitted pairs and refits
+        them, warm-started at the estimate. This equals refitting the
+        resampled table from scratch (see Notes) at the cost of a few Newton
+        steps on the pair counts.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame or ComparisonData
+            The table the model was fitted on.
+        n_boot : int, default 1000
+            Number of replicates.
+        cluster : str, optional
+            Column to resample by (prompt, rater, question id): clusters are
+            drawn with replacement and all rows of a cluster come along. With
+            ``None``, judgements are drawn with replacement (a row of weight
+            ``w`` stands for ``w`` judgements, so weights must be whole
+            numbers; to resample weighted rows as units, cluster by a row id).
+        conf_level : float, optional
+            Coverage of the percentile intervals; defaults to the model's.
+        random_state : int or numpy.random.Generator, optional
+            Seed or generator of the draws; nothing touches global state.
+        **columns
+            Column names, as passed to :meth:`fit` (``item_a``, ``item_b``,
+            ``outcome``, ``weight``, ``items``).
+
+        Returns
+        -------
+        prefstat.models.BootstrapResult
+            ``strengths``, ``params`` and ``ranks`` tables, the
+            ``replicates`` and the number of failed replicates ``n_failed``.
+
+        Raises
+        ------
+        NotFittedError
+            Before :meth:`fit`.
+        InvalidParameterError
+            ``n_boot < 1``, ``conf_level`` outside (0, 1), or a cluster column
+            with a single value.
+        MissingColumnError
+            ``cluster`` is not a column of ``data``.
+        InvalidItemError, DataValidationError
+            ``data`` is not the table the model was fitted on.
+        InvalidWeightError
+            Fractional weights without ``cluster``.
+
+        Warns
+        -----
+        IdentifiabilityWarning, ConvergenceWarning
+            Some replicates could not be refitted (an item lost all its
+            comparisons or all its wins, or the solver did not converge).
+            They are counted in ``n_failed``, left out of every SE and
+            interval, and reported in the result's summary.
+
+        Notes
+        -----
+        The likelihood depends on the rows only through the outcome counts
+        of each pair, and a resampled table's count is the sum over its rows
+        of (times drawn) x (weight), so refitting reweighted counts is
+        refitting the resampled rows. Judgements sharing a pair and an
+        outcome are exchangeable, so the judgement bootstrap draws one
+        multinomial over the pair-outcome counts, with the same distribution
+        as drawing judgements one by one. The cluster bootstrap draws
+        ``multinomial(G, 1/G)`` over the ``G`` clusters (in order of first
+        appearance). Estimates follow the model's identification.
+
+        Examples
+        --------
+        >>> from prefstat import BradleyTerry
+        >>> from prefstat.datasets import load_citations
+        >>> df = load_citations()
+        >>> model = BradleyTerry().fit(df, weight="weight")
+        >>> boot = model.bootstrap(df, n_boot=200, random_state=0, weight="weight")
+        >>> boot.replicates.shape, boot.n_failed
+        ((200, 4), 0)
+        >>> s = boot.strengths
+        >>> bool(((s["ci_lower"] < s["estimate"]) & (s["estimate"] < s["ci_upper"])).all())
+        True
+        >>> boot.ranks
+                      rank  rank_lower  rank_upper
+        item
+        Biometrika       2           2           2
+        Comm Statist     4           4           4
+        JASA             3           3           3
+        JRSS-B           1           1           1
+        """
+        from ._bootstrap import bootstrap
+
+        return bootstrap(self, data, n_boot, cluster, conf_level, random_state, columns)
+
     def elo(self, scale: float = 400.0, base: float = 10.0, anchor: Any = None,
             anchor_value: float = 1000.0) -> pd.DataFrame:
         """Strengths on an Elo-style rating scale, as LLM-arena leaderboards report them.
@@ -519,12 +646,21 @@ class PairedComparisonModel:
             raise InvalidParameterError(f"need scale > 0 and base > 1, got {scale!r}, {base!r}.")
         factor = scale / np.log(base)
         est = self.strengths_["estimate"].to_numpy()
-        cov = self.cov_.loc["item", "item"].to_numpy()
-        if anchor is None:
-            shift, var = est.mean(), np.diag(cov) - 2 * cov.mean(axis=1) + cov.mean()
+        a = None if anchor is None else int(self._codes(anchor, "anchor")[0])
+        if self.cov_ is None:
+            # Approximate path (no covariance matrix): differences from the anchor are
+            # treated as if the two strengths were uncorrelated.
+            var = self.strengths_["se"].to_numpy() ** 2
+            if a is not None:
+                var = var + var[a]
+                var[a] = 0.0
+            shift = est.mean() if a is None else est[a]
         else:
-            a = int(self._codes(anchor, "anchor")[0])
-            shift, var = est[a], np.diag(cov) - 2 * cov[:, a] + cov[a, a]
+            cov = self.cov_.loc["item", "item"].to_numpy()
+            if a is None:
+                shift, var = est.mean(), np.diag(cov) - 2 * cov.mean(axis=1) + cov.mean()
+            else:
+                shift, var = est[a], np.diag(cov) - 2 * cov[:, a] + cov[a, a]
         table = wald_table(anchor_value + factor * (est - shift),
                            factor * np.sqrt(np.clip(var, 0.0, None)), self.items_,
                            self.conf_level)
@@ -672,11 +808,12 @@ def _assemble(terms: lik.CellTerms, first: np.ndarray, second: np.ndarray, layou
     cols = np.concatenate([second, first, np.arange(n)])
     vals = np.concatenate([-w, -w, diag])
     for k, row in zip(border_index, border_rows):
-        nz = np.flatnonzero(row)
-        nz_off = nz[nz != k]
-        rows = np.concatenate([rows, np.full(nz_off.size, k), nz_off, [k]])
-        cols = np.concatenate([cols, nz_off, np.full(nz_off.size, k), [k]])
-        vals = np.concatenate([vals, row[nz_off], row[nz_off], [row[k]]])
+        # Item-border entries on both sides; the border-border block once, from its rows.
+        nz = np.flatnonzero(row[:n])
+        border = np.asarray(border_index)
+        rows = np.concatenate([rows, np.full(nz.size, k), nz, np.full(border.size, k)])
+        cols = np.concatenate([cols, nz, np.full(nz.size, k), border])
+        vals = np.concatenate([vals, row[nz], row[nz], row[border]])
     info = sparse.csr_matrix((vals, (rows, cols)), shape=(size, size))
     return grad, info
 

@@ -50,6 +50,12 @@ class BradleyTerry(PairedComparisonModel):
     tol : float, default 1e-20
         Convergence when the Newton decrement ``g' I^{-1} g`` is below
         ``tol * (1 + |loglik|)``.
+    se_method : {"auto", "exact", "approx"}, default "auto"
+        ``"exact"`` inverts the information matrix (dense, O(n^3));
+        ``"approx"`` approximates item variances by a Neumann expansion of
+        the inverse information in O(number of pairs), with exact SEs for
+        the order-effect and tie parameters (see Notes); ``"auto"`` is exact
+        up to 2,500 free parameters.
 
     Attributes
     ----------
@@ -59,8 +65,11 @@ class BradleyTerry(PairedComparisonModel):
     params_ : pandas.DataFrame
         Every parameter, indexed by ``(group, name)`` with groups ``item``,
         ``order_effect`` and ``tie``, so an item called "tie" cannot collide.
-    cov_ : pandas.DataFrame
-        Covariance of ``params_['estimate']`` under the chosen identification.
+    cov_ : pandas.DataFrame or None
+        Covariance of ``params_['estimate']`` under the chosen identification
+        (``None`` with approximate SEs: the n x n matrix is never formed).
+    se_method_ : str
+        ``"exact"`` or ``"approximate"``.
     loglik_ : float
         Log-likelihood kernel (no binomial or multinomial coefficients).
     deviance_ : float
@@ -89,6 +98,14 @@ class BradleyTerry(PairedComparisonModel):
     -----
     Standard errors come from the inverse expected (Fisher) information; for
     the logit and Davidson models it equals the observed information.
+
+    With many items the approximate standard errors use
+    ``L^+ ≈ P (D^-1 + D^-1 W D^-1 + D^-1 W D^-1 W D^-1) P`` for the item block
+    ``L = D - W`` of the information (a weighted graph Laplacian) and the
+    identification map ``P``; on random comparison graphs the relative error
+    measured against the exact inverse is about 1e-4 with 100 comparisons per
+    item and 5e-3 with 30 (``tests/test_large_n.py``). It grows on graphs
+    where an item's comparisons concentrate on few opponents.
     Estimates are computed on the sufficient statistics (outcome counts per
     pair), so the cost of an iteration grows with the number of distinct
     pairs, not judgements.

@@ -1,17 +1,32 @@
 """Sufficient statistics: counts per (pair[, rater]) and outcome, with numpy only.
 
-The fast path is one ``np.bincount`` over a packed integer key when the key
-space is small enough to allocate; otherwise the keys are factorised by hashing
-(``pandas.factorize``, linear time) and counted with ``np.bincount`` again.
+Every row gets an integer key ``(first * n_items + second) [* n_groups + group]``.
+Two ways to count:
+
+dense
+    When the (key, outcome) cells fit in a dense array, one ``np.bincount`` over
+    ``key * n_outcomes + outcome`` counts everything; observed keys are found in
+    the (small) result.
+sorted
+    Otherwise the observed keys are found by sorting, and a second
+    ``np.bincount`` over (observed-key index, outcome) counts. The sort is a
+    value sort of ``key << bits | row`` (the row index packed into the low
+    bits), which numpy does much faster than an ``argsort``; where the packed
+    value would overflow 63 bits it falls back to ``argsort``.
+
+Both return the observed keys in increasing order, so the result does not
+depend on the order of the rows.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
-# Largest dense key space (cells of the count array) allocated for the bincount path.
+# Largest dense array of (key, outcome) cells the dense path may allocate ...
 _DENSE_CELLS_MAX = 1 << 26
+# ... and at most this many cells per input row (small inputs with a large key space sort).
+_DENSE_CELLS_PER_ROW = 32
+_PACK_BITS = 63
 
 
 def aggregate(
@@ -36,9 +51,10 @@ def aggregate(
     outcome : int array
         Outcome codes in ``[0, n_outcomes)``.
     weight : float array, optional
-        Row weights (counts are sums of weights).
+        Non-negative row weights (counts are sums of weights). A cell whose
+        rows all have weight 0 is still returned, with zero counts.
     group : int array, optional
-        A grouping code (e.g. rater) kept as a separate key.
+        A grouping code in ``[0, n_groups)`` (e.g. rater) kept as a separate key.
     ordered : bool
         If False, each pair is stored once with ``first < second``; rows with
         ``first > second`` are swapped and their outcome mapped through
@@ -48,50 +64,106 @@ def aggregate(
 
     Returns
     -------
-    first, second, group : int arrays, one entry per observed cell (sorted by key)
-    counts : float array (n_cells, n_outcomes)
-    inverse : int array (n_rows,) or None
+    first, second, group : intp arrays, one entry per observed cell (sorted by key)
+    counts : float64 array (n_cells, n_outcomes)
+    inverse : intp array (n_rows,) or None
     """
     first = np.asarray(first)
     second = np.asarray(second)
     outcome = np.asarray(outcome)
-    if not ordered:
+    if group is None:
+        n_groups = 1
+    # key = first * n_items + second, built in one int64 buffer that is then reused.
+    if ordered:
+        key = first.astype(np.int64)
+        key *= n_items
+        key += second
+    else:
         if swap_outcome is None:
             raise ValueError("swap_outcome is required when ordered=False")
-        flip = first > second
-        if flip.any():
-            first, second = np.where(flip, second, first), np.where(flip, first, second)
-            outcome = np.where(flip, np.asarray(swap_outcome)[outcome], outcome)
-    key = first.astype(np.int64) * n_items + second
+        # min * n + max == min * (n - 1) + first + second
+        key = np.minimum(first, second, dtype=np.int64)
+        key *= n_items - 1
+        key += first
+        key += second
+        # One small-int lookup instead of np.where: entry flip * n_outcomes + outcome of
+        # (identity, swap_outcome).
+        either = np.concatenate([np.arange(n_outcomes), swap_outcome]).astype(outcome.dtype)
+        side = np.multiply(np.greater(first, second), n_outcomes,
+                           dtype=np.min_scalar_type(-2 * n_outcomes))
+        np.add(side, outcome, out=side, casting="unsafe")
+        outcome = either[side]
     if group is not None:
-        key = key * n_groups + group
-    n_keys = n_items * n_items * (n_groups if group is not None else 1)
-    if n_keys * n_outcomes <= max(_DENSE_CELLS_MAX, 4 * key.size):
-        cell = key * n_outcomes + outcome
-        flat = np.bincount(cell, weights=weight, minlength=n_keys * n_outcomes)
-        counts = flat.reshape(n_keys, n_outcomes)
+        key *= n_groups
+        key += group
+    n_keys = n_items * n_items * n_groups
+    if n_keys * n_outcomes <= min(_DENSE_CELLS_MAX, _DENSE_CELLS_PER_ROW * key.size):
+        keys, counts, inverse = _count_dense(key, outcome, n_keys, n_outcomes, weight,
+                                             return_inverse)
+    else:
+        keys, cell = _group_sorted(key, n_keys)
+        inverse = cell.copy() if return_inverse else None
+        cell *= n_outcomes
+        cell += outcome
         if weight is None:
-            present = np.flatnonzero(counts.any(axis=1))
-        else:
-            present = np.flatnonzero(np.bincount(key, minlength=n_keys))
-        counts = counts[present].astype(np.float64, copy=False)
-        keys = present
-        inverse = None
-        if return_inverse:
-            lookup = np.full(n_keys, -1, dtype=np.intp)
-            lookup[present] = np.arange(present.size)
-            inverse = lookup[key]
+            # Counting float ones writes float64 directly: cheaper than an int64 result
+            # converted afterwards when there are millions of cells.
+            weight = np.ones(cell.size)
+        flat = np.bincount(cell, weights=weight, minlength=keys.size * n_outcomes)
+        counts = flat.reshape(keys.size, n_outcomes)
+    keys, grp = np.divmod(keys, n_groups)
+    first, second = np.divmod(keys, n_items)
+    return (first.astype(np.intp, copy=False), second.astype(np.intp, copy=False),
+            grp.astype(np.intp, copy=False), counts, inverse)
+
+
+def _count_dense(
+    key: np.ndarray, outcome: np.ndarray, n_keys: int, n_outcomes: int,
+    weight: np.ndarray | None, return_inverse: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """One bincount over (key, outcome) cells; ``key`` is overwritten."""
+    # Positive weights show in the sums; cells whose rows all weigh 0 must be marked.
+    zero_keys = key[weight == 0] if weight is not None else key[:0]
+    cell = key
+    cell *= n_outcomes
+    cell += outcome
+    flat = np.bincount(cell, weights=weight, minlength=n_keys * n_outcomes)
+    counts = flat.reshape(n_keys, n_outcomes)
+    seen = counts.any(axis=1)
+    seen[zero_keys] = True
+    keys = np.flatnonzero(seen)
+    counts = counts[keys].astype(np.float64, copy=False)
+    inverse = None
+    if return_inverse:
+        lookup = np.full(n_keys, -1, dtype=np.intp)
+        lookup[keys] = np.arange(keys.size)
+        inverse = lookup[cell // n_outcomes]
+    return keys, counts, inverse
+
+
+def _group_sorted(key: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
+    """Observed keys in increasing order, and each row's index among them.
+
+    ``key`` (values in ``[0, n_keys)``) is overwritten.
+    """
+    n = key.size
+    row_bits = max(int(n - 1).bit_length(), 1)
+    if int(n_keys - 1).bit_length() + row_bits <= _PACK_BITS:
+        order = np.arange(n, dtype=np.int64)
+        key <<= row_bits
+        key |= order
+        key.sort()
+        np.bitwise_and(key, (1 << row_bits) - 1, out=order)
+        key >>= row_bits
     else:
-        codes, uniques = pd.factorize(key, sort=True)
-        keys = np.asarray(uniques, dtype=np.int64)
-        flat = np.bincount(codes * n_outcomes + outcome, weights=weight,
-                           minlength=keys.size * n_outcomes)
-        counts = flat.reshape(keys.size, n_outcomes).astype(np.float64, copy=False)
-        inverse = codes.astype(np.intp) if return_inverse else None
-    if group is not None:
-        grp = keys % n_groups
-        keys = keys // n_groups
-    else:
-        grp = np.zeros(keys.size, dtype=np.intp)
-    return (keys // n_items).astype(np.intp), (keys % n_items).astype(np.intp), \
-        grp.astype(np.intp), counts, inverse
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+    new = np.empty(n, dtype=bool)
+    new[:1] = True
+    np.not_equal(key[1:], key[:-1], out=new[1:])
+    keys = key[new]
+    rank = np.cumsum(new, dtype=np.int64, out=key)
+    rank -= 1
+    cell = np.empty(n, dtype=np.int64)
+    cell[order] = rank
+    return keys, cell

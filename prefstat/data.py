@@ -5,7 +5,8 @@ The canonical table has one row per judgement (or per aggregated cell, with a
 
 ``item_a``
     The item shown first (order effects stay estimable). Labels may be strings
-    or numbers, but not a mix of the two.
+    or numbers, but not a mix of the two (integers and floats are both numbers
+    and compare by value; booleans are a kind of their own, never the number 1).
 ``item_b``
     The item shown second.
 ``outcome``
@@ -15,7 +16,8 @@ The canonical table has one row per judgement (or per aggregated cell, with a
     outcome: a pandas ordered ``Categorical`` whose categories run from the
     strongest preference for item_a to the strongest preference for item_b
     (an odd scale's middle category is the tie); build it with
-    :func:`prefstat.convert.from_graded`. Nothing else is accepted.
+    :func:`prefstat.convert.from_graded`. Nothing else is accepted (booleans
+    included).
 ``rater`` (optional)
     Who judged.
 ``weight`` (optional)
@@ -218,23 +220,20 @@ class ComparisonData:
                  "rater": rater, "weight": weight}, where,
         )
         used = [c for c in (item_a, item_b, outcome, rater, weight) if c is not None]
-        if len(set(used)) != len(used):
-            raise enc.DataValidationError(
-                f"{where}: the same column is named for two roles ({used}); each of item_a, "
-                "item_b, outcome, rater and weight needs its own column."
-            )
         (a, b), labels = enc.factorize_labels([df[item_a], df[item_b]], "item", items)
         if labels.size < 2:
             raise EmptyDataError(
                 f"{where}: only one item ({format_examples(labels)}) appears; "
-                "comparisons need at least two distinct items."
+                "comparisons need at least two distinct items. Check the item_a= and item_b= "
+                "columns, or pass the full item set as items=."
             )
         same = a == b
         if same.any():
             rows = df.index[same]
+            selves = pd.unique(labels[a[same]])
             raise InvalidItemError(
                 f"{where}: {int(same.sum())} row(s) compare an item with itself "
-                f"(rows {format_examples(rows)}, items {format_examples(pd.unique(labels[a[same]]))}). "
+                f"(rows {format_examples(rows)}, items {format_examples(selves)}). "
                 "A self-comparison carries no information; remove those rows."
             )
         col = df[outcome]

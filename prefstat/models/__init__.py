@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
+from ._bootstrap import BootstrapResult
 from .bradley_terry import BradleyTerry
 from .thurstone import Thurstone
 
-__all__ = ["BradleyTerry", "Thurstone"]
+__all__ = ["BootstrapResult", "BradleyTerry", "Thurstone"]

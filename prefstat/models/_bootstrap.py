@@ -377,7 +377,6 @@ def _replicate(model: PairedComparisonModel, d: ComparisonData, pc: PairCounts, 
     half = model.tie_handling == "half"
     unpenalised = model.penalty == 0
     present = pc.counts > 0
-    no_cov = np.zeros((layout.size, layout.size))
     out = np.full((n_boot, layout.size), np.nan)
     reasons: list[str | None] = []
     # Counts are drawn for a block of replicates at once, within a memory budget.
@@ -403,7 +402,7 @@ def _replicate(model: PairedComparisonModel, d: ComparisonData, pc: PairCounts, 
             elif not result.converged:
                 reason = _NOT_CONVERGED
             else:
-                out[b] = model._identify(d, layout, theta, no_cov)[0]
+                out[b] = model._identify(d, layout, theta)[0]
         reasons.append(reason)
     return out, reasons
 

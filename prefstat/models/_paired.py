@@ -420,28 +420,29 @@ class PairedComparisonModel:
             info = info + _ridge(layout.size, n, self.penalty, dense=False)
         ref = None if self.reference is None else int(d.items.get_loc(self.reference))
         item_var, border_cov, _ = approximate_covariance(info, n, problem.free, ref)
-        estimate, _ = self._identify(d, layout, theta, np.zeros((layout.size, layout.size)))
+        estimate, _ = self._identify(d, layout, theta)
         var = np.concatenate([item_var, np.diag(border_cov)])
         return estimate, np.sqrt(np.clip(var, 0.0, None))
 
     def _identify(self, d: ComparisonData, layout: _Layout, theta: np.ndarray,
-                  cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                  cov: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """Apply the reported identification to the item block, a linear map.
 
         Sum to zero: ``lambda - mean(lambda)``; reference ``r``:
-        ``lambda - lambda_r``. The covariance transforms exactly
+        ``lambda - lambda_r``. The covariance, when given, transforms exactly
         (``A C A'``), computed in O(n^2) without forming ``A``.
         """
         n = layout.n_items
         theta = theta.copy()
+        r = None if self.reference is None else int(d.items.get_loc(self.reference))
+        theta[:n] -= theta[:n].mean() if r is None else theta[r]
+        if cov is None:
+            return theta, None
         cov = cov.copy()
-        if self.reference is not None:
-            r = int(d.items.get_loc(self.reference))
-            theta[:n] -= theta[r]
+        if r is not None:
             cov[:n, :] -= cov[r, :]
             cov[:, :n] -= cov[:, r].copy()[:, None]
         else:
-            theta[:n] -= theta[:n].mean()
             mean_rows = cov[:n, :].mean(axis=0)
             cov[:n, :] -= mean_rows
             mean_cols = cov[:, :n].mean(axis=1)

@@ -36,10 +36,14 @@ class NewtonResult:
 
 def solve_spd(info: Any, rhs: np.ndarray, cg_tol: float = 1e-10) -> np.ndarray:
     """Solve ``info @ x = rhs`` for a symmetric positive definite ``info``."""
-    if sparse.issparse(info):
+    if sparse.issparse(info) or hasattr(info, "matvec"):
+        # Conjugate gradients with a Jacobi preconditioner; ``info`` may be a sparse
+        # matrix or any object with ``matvec``, ``diagonal()`` and ``shape``.
         diag = info.diagonal()
+        operator = info if sparse.issparse(info) else splinalg.LinearOperator(
+            info.shape, matvec=info.matvec)
         precond = splinalg.LinearOperator(info.shape, matvec=lambda v: v / diag)
-        x, _ = splinalg.cg(info, rhs, rtol=cg_tol, atol=0.0, M=precond,
+        x, _ = splinalg.cg(operator, rhs, rtol=cg_tol, atol=0.0, M=precond,
                            maxiter=10 * info.shape[0])
         return x
     try:

@@ -49,6 +49,17 @@ def test_sparse_assembly_equals_dense(order, tie):
     g_sparse, i_sparse = _paired._assemble(terms, first, second, layout, dense=False)
     np.testing.assert_allclose(g_sparse, g_dense)
     np.testing.assert_allclose(i_sparse.toarray(), i_dense, atol=1e-12)
+    # The matrix-free operator of the Newton steps: products, diagonal, ridge, pivot.
+    free = np.ones(layout.size, dtype=bool)
+    free[4] = False
+    _, parts = _paired._info_parts(terms, first, second, layout)
+    op = _paired._InfoOperator(parts, free, penalty=0.3)
+    ridged = i_dense + np.diag(np.r_[np.full(n, 0.3), np.zeros(layout.size - n)])
+    restricted = ridged[np.ix_(free, free)]
+    x = rng.normal(size=int(free.sum()))
+    np.testing.assert_allclose(op.matvec(x), restricted @ x, atol=1e-10)
+    np.testing.assert_allclose(op.diagonal(), np.diag(restricted))
+    np.testing.assert_allclose(op.toarray(), restricted, atol=1e-12)
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"order_effect": True}, {"ties": "davidson"},

@@ -95,6 +95,7 @@ class _Problem:
         self.penalty = penalty
         self.free = layout.free()
         self.dense = int(self.free.sum()) <= _DENSE_MAX
+        self.pattern = None if self.dense else _LaplacianPattern(first, second, layout)
 
     def start(self, counts: np.ndarray) -> np.ndarray:
         """Starting values of the free parameters: zeros, the tie share for tau."""
@@ -127,13 +128,16 @@ class _Problem:
         value = terms.loglik - 0.5 * self.penalty * float(theta[:n] @ theta[:n])
         if not derivatives:
             return value, None, None
-        grad, info = _assemble(terms, self.first, self.second, layout, self.dense)
+        grad, parts = _info_parts(terms, self.first, self.second, layout)
         if self.penalty:
             grad[:n] -= self.penalty * theta[:n]
-            info = info + _ridge(layout.size, n, self.penalty, self.dense)
         free = self.free
-        info = info[np.ix_(free, free)] if self.dense else info[free][:, free]
-        return value, grad[free], info
+        if not self.dense:
+            return value, grad[free], _InfoOperator(parts, free, self.penalty, self.pattern)
+        info = parts.dense()
+        if self.penalty:
+            info[np.arange(n), np.arange(n)] += self.penalty
+        return value, grad[free], info[np.ix_(free, free)]
 
     def solve(self, counts: np.ndarray, x0: np.ndarray, bias_reduction: bool,
               max_iter: int, tol: float) -> NewtonResult:
@@ -769,9 +773,129 @@ class PairedComparisonModel:
         return Summary(f"{type(self).__name__} fit", facts, {"Parameters": self.params_}, notes)
 
 
-def _assemble(terms: lik.CellTerms, first: np.ndarray, second: np.ndarray, layout: _Layout,
-              dense: bool) -> tuple[np.ndarray, Any]:
-    """Gradient and information of theta from per-cell derivatives in (d, tau)."""
+@dataclass
+class _InfoParts:
+    """The information matrix in pieces: a weighted Laplacian plus dense border rows."""
+
+    first: np.ndarray
+    second: np.ndarray
+    w: np.ndarray
+    diag: np.ndarray
+    border_index: list[int]
+    border_rows: list[np.ndarray]
+    size: int
+
+    def dense(self) -> np.ndarray:
+        n = self.diag.size
+        info = np.zeros((self.size, self.size))
+        flat = np.bincount(self.first * n + self.second, self.w, n * n).reshape(n, n)
+        info[:n, :n] = -(flat + flat.T)
+        info[np.arange(n), np.arange(n)] = self.diag
+        for k, row in zip(self.border_index, self.border_rows):
+            info[k, :] = row
+            info[:, k] = row
+        return info
+
+    def sparse(self) -> sparse.csr_matrix:
+        n = self.diag.size
+        rows = [self.first, self.second, np.arange(n)]
+        cols = [self.second, self.first, np.arange(n)]
+        vals = [-self.w, -self.w, self.diag]
+        border = np.asarray(self.border_index, dtype=np.intp)
+        for k, row in zip(self.border_index, self.border_rows):
+            # Item-border entries on both sides; the border-border block once, from its rows.
+            nz = np.flatnonzero(row[:n])
+            rows += [np.full(nz.size, k), nz, np.full(border.size, k)]
+            cols += [nz, np.full(nz.size, k), border]
+            vals += [row[nz], row[nz], row[border]]
+        return sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows),
+                                                         np.concatenate(cols))),
+                                 shape=(self.size, self.size))
+
+
+class _LaplacianPattern:
+    """CSR structure of the item block, built once per problem.
+
+    Each Newton step only gathers new values into it (``data = values[perm]``),
+    so the per-step cost is one pass over the cells. Rows and columns of the
+    pivot item (if any) are zeroed with a unit diagonal, which fixes the
+    pivot's step at 0 while keeping the structure.
+    """
+
+    def __init__(self, first: np.ndarray, second: np.ndarray, layout: _Layout) -> None:
+        n, m = layout.n_items, first.size
+        rows = np.concatenate([first, second, np.arange(n)])
+        cols = np.concatenate([second, first, np.arange(n)])
+        # Slots grouped by row. Duplicate (row, column) slots (ordered cells i->j and
+        # j->i) are kept apart; the product sums them. ``perm`` maps every slot to
+        # exactly one raw value.
+        self.perm = np.argsort(rows, kind="stable")
+        self.indices = cols[self.perm]
+        self.indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))])
+        self.n, self.m = n, m
+        self.pivot_zero = self.pivot_one = None
+        if layout.pivot is not None:
+            p = layout.pivot
+            slot_rows = np.repeat(np.arange(n), np.diff(self.indptr))
+            self.pivot_zero = (slot_rows == p) | (self.indices == p)
+            self.pivot_one = np.flatnonzero(self.perm == 2 * m + p)
+        self.diag_slots = np.flatnonzero(self.perm >= 2 * m)
+        self.diag_items = self.perm[self.diag_slots] - 2 * m
+
+    def matrix(self, w: np.ndarray, diag: np.ndarray) -> sparse.csr_matrix:
+        data = np.concatenate([-w, -w, diag])[self.perm]
+        if self.pivot_zero is not None:
+            data[self.pivot_zero] = 0.0
+            data[self.pivot_one] = 1.0
+        return sparse.csr_matrix((data, self.indices, self.indptr), shape=(self.n, self.n))
+
+
+class _InfoOperator:
+    """Information restricted to the free parameters, for conjugate gradients.
+
+    The item block is a CSR matrix on a structure fixed per problem; the few
+    border rows (order effect, tie) are applied densely.
+    """
+
+    def __init__(self, parts: _InfoParts, free: np.ndarray, penalty: float,
+                 pattern: _LaplacianPattern | None = None) -> None:
+        self.parts = parts
+        self.free = free
+        self.penalty = penalty
+        self.pattern = pattern or _LaplacianPattern(
+            parts.first, parts.second, _Layout(parts.diag.size, False, False, None))
+        self.items = self.pattern.matrix(parts.w, parts.diag + penalty)
+        k = int(free.sum())
+        self.shape = (k, k)
+
+    def matvec(self, x_free: np.ndarray) -> np.ndarray:
+        p = self.parts
+        n = p.diag.size
+        x = np.zeros(p.size)
+        x[self.free] = x_free
+        out = np.empty(p.size)
+        out[:n] = self.items @ x[:n]
+        for k, row in zip(p.border_index, p.border_rows):
+            out[:n] += row[:n] * x[k]
+            out[k] = row @ x
+        return out[self.free]
+
+    def diagonal(self) -> np.ndarray:
+        p = self.parts
+        d = np.concatenate([p.diag + self.penalty, np.zeros(p.size - p.diag.size)])
+        for k, row in zip(p.border_index, p.border_rows):
+            d[k] = row[k]
+        return d[self.free]
+
+    def toarray(self) -> np.ndarray:
+        info = self.parts.sparse() + _ridge(self.parts.size, self.parts.diag.size,
+                                            self.penalty, dense=False)
+        return info[self.free][:, self.free].toarray()
+
+
+def _info_parts(terms: lik.CellTerms, first: np.ndarray, second: np.ndarray,
+                layout: _Layout) -> tuple[np.ndarray, _InfoParts]:
+    """Gradient and information pieces of theta from per-cell derivatives in (d, tau)."""
     n, size = layout.n_items, layout.size
     grad = np.zeros(size)
     grad[:n] = np.bincount(first, terms.g_d, n) - np.bincount(second, terms.g_d, n)
@@ -796,27 +920,14 @@ def _assemble(terms: lik.CellTerms, first: np.ndarray, second: np.ndarray, layou
         row[layout.tie_index] = terms.i_tt.sum()
         border_rows.append(row)
     border_index = [layout.order_index] * layout.order_effect + [layout.tie_index] * layout.tie
-    if dense:
-        info = np.zeros((size, size))
-        flat = np.bincount(first * n + second, w, n * n).reshape(n, n)
-        info[:n, :n] = -(flat + flat.T)
-        info[np.arange(n), np.arange(n)] = diag
-        for k, row in zip(border_index, border_rows):
-            info[k, :] = row
-            info[:, k] = row
-        return grad, info
-    rows = np.concatenate([first, second, np.arange(n)])
-    cols = np.concatenate([second, first, np.arange(n)])
-    vals = np.concatenate([-w, -w, diag])
-    for k, row in zip(border_index, border_rows):
-        # Item-border entries on both sides; the border-border block once, from its rows.
-        nz = np.flatnonzero(row[:n])
-        border = np.asarray(border_index)
-        rows = np.concatenate([rows, np.full(nz.size, k), nz, np.full(border.size, k)])
-        cols = np.concatenate([cols, nz, np.full(nz.size, k), border])
-        vals = np.concatenate([vals, row[nz], row[nz], row[border]])
-    info = sparse.csr_matrix((vals, (rows, cols)), shape=(size, size))
-    return grad, info
+    return grad, _InfoParts(first, second, w, diag, border_index, border_rows, size)
+
+
+def _assemble(terms: lik.CellTerms, first: np.ndarray, second: np.ndarray, layout: _Layout,
+              dense: bool) -> tuple[np.ndarray, Any]:
+    """Gradient and information of theta as a dense array or a sparse matrix."""
+    grad, parts = _info_parts(terms, first, second, layout)
+    return grad, parts.dense() if dense else parts.sparse()
 
 
 def _ridge(size: int, n: int, penalty: float, dense: bool) -> Any:

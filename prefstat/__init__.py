@@ -13,6 +13,7 @@ from .data import OUTCOMES, ComparisonData, PairCounts
 from .exceptions import (
     ConvergenceError,
     ConvergenceWarning,
+    DataFetchError,
     DataValidationError,
     DataWarning,
     EmptyDataError,
@@ -39,6 +40,7 @@ __all__ = [
     "ComparisonData",
     "ConvergenceError",
     "ConvergenceWarning",
+    "DataFetchError",
     "DataValidationError",
     "DataWarning",
     "EmptyDataError",

@@ -24,6 +24,7 @@ from typing import Any
 __all__ = [
     "ConvergenceError",
     "ConvergenceWarning",
+    "DataFetchError",
     "DataValidationError",
     "DataWarning",
     "EmptyDataError",
@@ -135,6 +136,10 @@ class NotFittedError(PrefstatError, ValueError, AttributeError):
 
 class ConvergenceError(PrefstatError, RuntimeError):
     """The solver stopped without reaching the optimum."""
+
+
+class DataFetchError(PrefstatError, OSError):
+    """A data set could not be downloaded, or its file failed the checksum."""
 
 
 class PrefstatWarning(UserWarning):

@@ -14,6 +14,27 @@ docstring records its source.
 from __future__ import annotations
 
 from ._citations import load_citations
+from ._fetch import (
+    fetch_arena_battles,
+    fetch_hh_rlhf,
+    fetch_nascar,
+    fetch_pandalm,
+    fetch_sounds,
+    fetch_tulu_human_eval,
+    get_data_home,
+)
 from ._simulate import PlantedCycle, SimulatedComparisons, simulate_comparisons
 
-__all__ = ["PlantedCycle", "SimulatedComparisons", "load_citations", "simulate_comparisons"]
+__all__ = [
+    "PlantedCycle",
+    "SimulatedComparisons",
+    "fetch_arena_battles",
+    "fetch_hh_rlhf",
+    "fetch_nascar",
+    "fetch_pandalm",
+    "fetch_sounds",
+    "fetch_tulu_human_eval",
+    "get_data_home",
+    "load_citations",
+    "simulate_comparisons",
+]

@@ -7,5 +7,6 @@ DataFrames inside and a ``summary()``.
 from __future__ import annotations
 
 from .connectivity import Connectivity, connectivity
+from .transitivity import Transitivity, transitivity
 
-__all__ = ["Connectivity", "connectivity"]
+__all__ = ["Connectivity", "Transitivity", "connectivity", "transitivity"]

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import prefstat
-from prefstat import ComparisonData, DataValidationError
+from prefstat import ComparisonData, DataValidationError, InvalidParameterError
 from prefstat.datasets import (
     PlantedCycle,
     SimulatedComparisons,
@@ -141,7 +141,7 @@ def test_citations_are_fresh_copies():
 
 
 def test_citations_unknown_kind():
-    with pytest.raises(DataValidationError, match="kind must be 'comparisons' or 'matrix'"):
+    with pytest.raises(InvalidParameterError, match="kind must be 'comparisons' or 'matrix'"):
         load_citations("square")
 
 
@@ -452,6 +452,6 @@ def test_planted_four_cycle_keeps_other_pairs():
     ],
 )
 def test_bad_arguments_are_named(kwargs, name):
-    with pytest.raises(DataValidationError, match=name) as info:
+    with pytest.raises(InvalidParameterError, match=name) as info:
         simulate_comparisons(**kwargs)
     assert isinstance(info.value, ValueError)

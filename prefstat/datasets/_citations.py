@@ -8,7 +8,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ..exceptions import DataValidationError
+from ..exceptions import InvalidParameterError
 
 __all__ = ["load_citations"]
 
@@ -52,7 +52,7 @@ def load_citations(kind: Literal["comparisons", "matrix"] = "comparisons") -> pd
 
     Raises
     ------
-    DataValidationError
+    InvalidParameterError
         If ``kind`` is not one of the two names.
 
     Notes
@@ -85,7 +85,7 @@ def load_citations(kind: Literal["comparisons", "matrix"] = "comparisons") -> pd
     3727
     """
     if kind not in _KINDS:
-        raise DataValidationError(
+        raise InvalidParameterError(
             f"load_citations: kind must be 'comparisons' or 'matrix', got {kind!r}. "
             "Use kind='comparisons' for the canonical table or kind='matrix' for the "
             "square table of wins."

@@ -11,7 +11,8 @@ import pandas as pd
 from scipy import special
 
 from .. import _encoding as enc
-from ..exceptions import DataValidationError, format_examples
+from .._random import as_generator
+from ..exceptions import InvalidParameterError, format_examples
 
 __all__ = ["PlantedCycle", "SimulatedComparisons", "simulate_comparisons"]
 
@@ -162,7 +163,7 @@ def simulate_comparisons(
 
     Raises
     ------
-    DataValidationError
+    InvalidParameterError
         If an argument is out of range or of the wrong type; the message names it.
 
     Notes
@@ -247,7 +248,7 @@ def simulate_comparisons(
     n_spammers = _integer("n_spammers", n_spammers, 0)
     n_biased_raters = _integer("n_biased_raters", n_biased_raters, 0)
     if n_spammers + n_biased_raters > n_raters:
-        raise DataValidationError(
+        raise InvalidParameterError(
             f"{_WHERE}: n_spammers ({n_spammers}) + n_biased_raters ({n_biased_raters}) exceeds "
             f"n_raters ({n_raters}); spammers and biased raters are distinct raters, so raise "
             "n_raters or lower the other two."
@@ -261,31 +262,25 @@ def simulate_comparisons(
         _real(name, value)
     _real("flip_rate", flip_rate, low=0.0, high=1.0)
     if _real("cycle_effect", cycle_effect) <= 0:
-        raise DataValidationError(
+        raise InvalidParameterError(
             f"{_WHERE}: cycle_effect must be positive (the margin of the planted cycle), got "
             f"{cycle_effect!r}."
         )
     if model not in _MODELS:
-        raise DataValidationError(
+        raise InvalidParameterError(
             f"{_WHERE}: model must be 'bt' or 'thurstone', got {model!r}."
         )
     if tie_parameter is not None:
         _real("tie_parameter", tie_parameter)
         if model != "bt":
-            raise DataValidationError(
+            raise InvalidParameterError(
                 f"{_WHERE}: tie_parameter (Davidson's log ν) needs model='bt', got "
                 f"model={model!r}. Use model='bt' for ties, or tie_parameter=None."
             )
     if intransitive_cluster is not None:
         _integer("intransitive_cluster", intransitive_cluster, 3, high=n_items)
     prompt_labels = None if prompts is None else _prompt_labels(prompts)
-    try:
-        rng = np.random.default_rng(random_state)
-    except (TypeError, ValueError) as err:
-        raise DataValidationError(
-            f"{_WHERE}: random_state must be None, an int or a numpy.random.Generator, got "
-            f"{random_state!r}."
-        ) from err
+    rng = as_generator(random_state, _WHERE)
 
     # Every draw below is made whatever the effect sizes (common random numbers).
     strength = rng.normal(0.0, strength_sd, n_items)
@@ -403,7 +398,7 @@ def _integer(name: str, value: Any, low: int, high: int | None = None) -> int:
     ok = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
     if not ok or value < low or (high is not None and value > high):
         bound = f">= {low}" if high is None else f"between {low} and {high}"
-        raise DataValidationError(
+        raise InvalidParameterError(
             f"{_WHERE}: {name} must be an integer {bound}, got {value!r}."
         )
     return int(value)
@@ -422,7 +417,7 @@ def _real(name: str, value: Any, low: float | None = None, high: float | None = 
             bound = f"a finite number >= {low}"
         else:
             bound = f"a number between {low} and {high}"
-        raise DataValidationError(f"{_WHERE}: {name} must be {bound}, got {value!r}.")
+        raise InvalidParameterError(f"{_WHERE}: {name} must be {bound}, got {value!r}.")
     return float(value)
 
 
@@ -430,14 +425,14 @@ def _prompt_labels(prompts: int | Sequence[str]) -> pd.Index:
     if isinstance(prompts, (int, np.integer)) and not isinstance(prompts, (bool, np.bool_)):
         return _labels("prompt", _integer("prompts", prompts, 1), 3)
     if isinstance(prompts, (str, bytes)) or not isinstance(prompts, Sequence) or not prompts:
-        raise DataValidationError(
+        raise InvalidParameterError(
             f"{_WHERE}: prompts must be a positive int or a non-empty sequence of labels, got "
             f"{prompts!r}."
         )
     labels = pd.Index(list(prompts))
     if labels.has_duplicates:
         repeated = format_examples(labels[labels.duplicated()].unique())
-        raise DataValidationError(
+        raise InvalidParameterError(
             f"{_WHERE}: prompts has duplicate labels {repeated}; give each prompt once."
         )
     return labels

@@ -38,6 +38,7 @@ from statsmodels.stats.multitest import multipletests
 
 from .. import _encoding as enc
 from .._inputs import as_comparison_data
+from .._random import as_generator
 from .._report import Summary
 from ..data import ComparisonData, _grade_position
 from ..exceptions import (
@@ -901,13 +902,7 @@ def agreement(
     "not computed: 1 unit(s) have ties; Kendall's u is defined for forced choices"
     """
     limits = _check_arguments(n_boot, conf_level, thresholds, penalty, max_iter)
-    try:
-        rng = np.random.default_rng(random_state)
-    except (TypeError, ValueError) as err:
-        raise InvalidParameterError(
-            f"agreement: random_state must be None, an int or a numpy.random.Generator, got "
-            f"{random_state!r}."
-        ) from err
+    rng = as_generator(random_state, "agreement")
     d, unit_cols = _encode(data, item_a, item_b, outcome, rater, unit)
     units = _Units.build(d, unit_cols)
     notes = _convention_notes(d, units, unit_cols)

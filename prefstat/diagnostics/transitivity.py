@@ -55,6 +55,7 @@ import pandas as pd
 from scipy import sparse, stats
 
 from .. import _encoding as enc
+from .._random import as_generator
 from .._report import Summary
 from ..convert import from_matrix
 from ..data import ComparisonData
@@ -344,13 +345,7 @@ def transitivity(
     1   meat  chocolate  apple
     """
     _check_parameters(by, flow, n_boot, max_triples)
-    try:
-        rng = np.random.default_rng(random_state)
-    except (TypeError, ValueError) as err:
-        raise InvalidParameterError(
-            f"random_state must be None, an int or a numpy.random.Generator, got "
-            f"{random_state!r}."
-        ) from err
+    rng = as_generator(random_state, "transitivity")
     d, from_square = _encode(data, item_a, item_b, outcome, weight, rater, items)
     if by == "rater" and d.rater is None:
         raise InvalidParameterError(

@@ -47,6 +47,7 @@ from scipy.sparse import csgraph
 
 from .._encoding import A_WINS, B_WINS, TIE, TIE_BOTHBAD
 from .._inputs import as_comparison_data
+from .._random import as_generator
 from .._report import Summary
 from ..data import _SWAP_NOMINAL, ComparisonData, PairCounts
 from ..exceptions import (
@@ -221,13 +222,7 @@ def bootstrap(
         raise InvalidParameterError(
             f"conf_level must be strictly between 0 and 1, got {level!r}."
         )
-    try:
-        rng = np.random.default_rng(random_state)
-    except (TypeError, ValueError) as err:
-        raise InvalidParameterError(
-            f"random_state expects None, an int or a numpy.random.Generator, got "
-            f"{random_state!r}."
-        ) from err
+    rng = as_generator(random_state, "bootstrap")
     d = as_comparison_data(data, **columns)
     pc, key = _fitted_cells(model, d)
     n_cells, k = pc.counts.shape

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import prefstat
-from prefstat import ComparisonData, DataValidationError, InvalidParameterError
+from prefstat import ComparisonData, InvalidParameterError
 from prefstat.datasets import (
     PlantedCycle,
     SimulatedComparisons,

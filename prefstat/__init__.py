@@ -29,7 +29,7 @@ from .exceptions import (
     PrefstatError,
     PrefstatWarning,
 )
-from .models import BradleyTerry, Thurstone
+from .models import BradleyTerry, PlackettLuce, Thurstone
 
 __version__ = "0.1.0.dev0"
 
@@ -54,6 +54,7 @@ __all__ = [
     "NotFittedError",
     "NotIdentifiableError",
     "PairCounts",
+    "PlackettLuce",
     "PrefstatError",
     "PrefstatWarning",
     "Thurstone",

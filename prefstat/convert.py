@@ -894,11 +894,14 @@ def from_counts(
     wins_b: Hashable = "wins_b",
     ties: Hashable | None = None,
     keep: Sequence[Hashable] | None = None,
+    ties_bothbad: Hashable | None = None,
+    rater: Hashable | None = None,
 ) -> pd.DataFrame:
     """Expand aggregated win (and tie) counts to weighted canonical rows.
 
-    Each source row gives up to three output rows, in the order ``"a"``,
-    ``"b"``, ``"tie"``, one per non-zero count, with the count in ``weight``.
+    Each source row gives up to four output rows, in the order ``"a"``,
+    ``"b"``, ``"tie"``, ``"tie_bothbad"``, one per non-zero count, with the
+    count in ``weight``.
     A pair whose counts are all zero produces no row (it holds no
     comparison); pass ``items=`` to :meth:`~prefstat.ComparisonData.from_frame`
     to keep such items in the item set.
@@ -916,12 +919,16 @@ def from_counts(
     keep : sequence of hashable, optional
         Columns to carry over (repeated on each output row); by default
         every column not read above.
+    ties_bothbad : hashable, optional
+        How often the two tied with both judged bad (``"tie_bothbad"``).
+    rater : hashable, optional
+        Column of the rater, for counts kept per rater; it becomes ``rater``.
 
     Returns
     -------
     pandas.DataFrame
-        ``item_a, item_b, outcome, weight`` and the kept columns, with a fresh
-        ``RangeIndex``.
+        ``item_a, item_b, outcome`` (and ``rater``), ``weight`` and the kept
+        columns, with a fresh ``RangeIndex``.
 
     Raises
     ------
@@ -947,18 +954,24 @@ def from_counts(
     """
     where = "from_counts"
     _start(df, where, {"item_a": item_a, "item_b": item_b, "wins_a": wins_a,
-                       "wins_b": wins_b, "ties": ties})
-    kept = _kept(df, keep, [item_a, item_b, wins_a, wins_b, ties], _PAIR_COLUMNS, where)
-    count_cols = [c for c in (wins_a, wins_b, ties) if c is not None]
+                       "wins_b": wins_b, "ties": ties, "ties_bothbad": ties_bothbad,
+                       "rater": rater})
+    kept = _kept(df, keep, [item_a, item_b, wins_a, wins_b, ties, ties_bothbad, rater],
+                 _PAIR_COLUMNS, where)
+    named = [(c, name) for c, name in ((wins_a, "a"), (wins_b, "b"), (ties, "tie"),
+                                       (ties_bothbad, "tie_bothbad")) if c is not None]
+    count_cols = [c for c, _ in named]
     block = np.column_stack([_counts(df, c, where) for c in count_cols])
     _check_pair_items(df, item_a, item_b, where)
     rows, which = np.nonzero(block)
     cols = {
         "item_a": _column(df, item_a, rows),
         "item_b": _column(df, item_b, rows),
-        "outcome": np.array(["a", "b", "tie"], dtype=object)[which],
-        "weight": block[rows, which],
+        "outcome": np.array([name for _, name in named], dtype=object)[which],
     }
+    if rater is not None:
+        cols["rater"] = _column(df, rater, rows)
+    cols["weight"] = block[rows, which]
     return _no_rows(_table(df, cols, kept, rows), where, f"the counts in {count_cols}")
 
 
@@ -1183,8 +1196,10 @@ def validate_rankings(
         rank_int = dense
     else:
         lowest = group.rank(method="min").to_numpy().astype(np.int64)
+        # An Index key, not an array: pandas would first look the array up as a
+        # column label and format it into a KeyError (milliseconds per call).
         ok = pd.DataFrame({"d": rank_int == dense, "c": rank_int == lowest}).groupby(
-            ids.to_numpy(), sort=False).all()
+            pd.Index(ids.to_numpy()), sort=False).all()
         broken = ok.index[~(ok["d"] | ok["c"])]
         if len(broken):
             shown = ids.isin(broken[:3]).to_numpy()

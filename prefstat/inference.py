@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["wald_table"]
+__all__ = ["identify_items", "wald_table"]
 
 COLUMNS = ["estimate", "se", "z", "p", "ci_lower", "ci_upper"]
 
@@ -58,3 +58,52 @@ def wald_table(estimate: np.ndarray, se: np.ndarray, index: pd.Index,
          "ci_lower": estimate - q * se, "ci_upper": estimate + q * se},
         index=index,
     )
+
+
+def identify_items(estimate: np.ndarray, cov: np.ndarray, n_items: int,
+                   reference: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Report item parameters under sum-to-zero or reference identification.
+
+    The first ``n_items`` entries of ``estimate`` are log-strengths known up to
+    a common shift (fitted with any internal pivot); the rest (order effects,
+    tie parameters) are unaffected. Sum to zero maps ``lambda`` to
+    ``lambda - mean(lambda)``; a reference code ``r`` maps it to
+    ``lambda - lambda_r``. The map is linear, so the covariance transforms
+    exactly (``A C A'``), computed in O(n^2) without forming ``A``.
+
+    Parameters
+    ----------
+    estimate : numpy.ndarray
+        All parameters, item log-strengths first.
+    cov : numpy.ndarray
+        Their covariance (zero row and column for a pivot fixed at 0).
+    n_items : int
+        How many leading parameters are item log-strengths.
+    reference : int, optional
+        Code of the reference item; ``None`` for sum to zero.
+
+    Returns
+    -------
+    estimate, cov : numpy.ndarray
+        The identified parameters and their covariance (new arrays).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> est, cov = identify_items(np.array([0.0, 1.0, 2.0, 0.5]), np.diag([0, 1.0, 1.0, 0.1]),
+    ...                           n_items=3, reference=1)
+    >>> est.tolist(), np.diag(cov).tolist()
+    ([-1.0, 0.0, 1.0, 0.5], [1.0, 0.0, 2.0, 0.1])
+    """
+    n = n_items
+    theta = np.array(estimate, dtype=float)
+    cov = np.array(cov, dtype=float)
+    if reference is not None:
+        theta[:n] -= theta[reference]
+        cov[:n, :] -= cov[reference, :]
+        cov[:, :n] -= cov[:, reference].copy()[:, None]
+    else:
+        theta[:n] -= theta[:n].mean()
+        cov[:n, :] -= cov[:n, :].mean(axis=0)
+        cov[:, :n] -= cov[:, :n].mean(axis=1)[:, None]
+    return theta, cov

@@ -23,11 +23,13 @@ from ._fetch import (
     fetch_tulu_human_eval,
     get_data_home,
 )
+from ._rankings import SimulatedRankings, simulate_rankings
 from ._simulate import PlantedCycle, SimulatedComparisons, simulate_comparisons
 
 __all__ = [
     "PlantedCycle",
     "SimulatedComparisons",
+    "SimulatedRankings",
     "fetch_arena_battles",
     "fetch_hh_rlhf",
     "fetch_nascar",
@@ -37,4 +39,5 @@ __all__ = [
     "get_data_home",
     "load_citations",
     "simulate_comparisons",
+    "simulate_rankings",
 ]

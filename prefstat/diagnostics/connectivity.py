@@ -32,7 +32,7 @@ from .._report import Summary
 from ..data import ComparisonData, PairCounts
 from ..exceptions import format_examples
 
-__all__ = ["Connectivity", "connectivity", "connectivity_from_counts"]
+__all__ = ["Connectivity", "connectivity", "connectivity_from_counts", "connectivity_from_edges"]
 
 
 @dataclass(frozen=True)
@@ -195,30 +195,56 @@ def connectivity_from_counts(pc: PairCounts) -> Connectivity:
     wins = np.bincount(pc.first, won_a, n) + np.bincount(pc.second, won_b, n)
     total = np.bincount(pc.first, won_a + won_b, n) + np.bincount(pc.second, won_a + won_b, n)
     tie_count = np.bincount(pc.first, ties, n) + np.bincount(pc.second, ties, n)
-    losses = total - wins
     # Directed edge winner -> loser; a tie gives both. Zero weights carry no information.
     a_won, b_won = won_a > 0, won_b > 0
     src = np.concatenate([pc.first[a_won], pc.second[b_won]])
     dst = np.concatenate([pc.second[a_won], pc.first[b_won]])
+    return connectivity_from_edges(pc.items, src, dst, wins - tie_count / 2,
+                                   total - wins - tie_count / 2, tie_count)
+
+
+def connectivity_from_edges(items: pd.Index, src: np.ndarray, dst: np.ndarray,
+                            wins: np.ndarray, losses: np.ndarray,
+                            ties: np.ndarray) -> Connectivity:
+    """Run :func:`connectivity` on a win graph given as edges (any comparison format).
+
+    Parameters
+    ----------
+    items : pandas.Index
+        Item labels; codes index into it.
+    src, dst : numpy.ndarray
+        Directed edges ``winner -> loser`` as item codes (a tie gives both
+        directions). Any edge set with the same reachability as the full win
+        graph will do (rankings pass a chain per ranking, not every pair).
+    wins, losses, ties : numpy.ndarray
+        Per-item totals (sums of weights) of decisive wins, decisive losses
+        and ties; a tie counts as half a win and half a loss.
+
+    Returns
+    -------
+    Connectivity
+    """
+    n = items.size
     graph = sparse.csr_matrix((np.ones(src.size), (src, dst)), shape=(n, n))
     n_comp, comp = csgraph.connected_components(graph, directed=True, connection="weak")
     n_strong, strong = csgraph.connected_components(graph, directed=True, connection="strong")
     comp = _relabel_by_size(comp)
     strong = _topological_labels(graph, strong, n_strong)
+    total = wins + losses + ties
     compared = total > 0
-    items = pd.DataFrame(
-        {"comparisons": total, "wins": wins - tie_count / 2, "losses": losses - tie_count / 2,
-         "ties": tie_count, "component": comp, "strong_component": strong},
-        index=pc.items,
+    table = pd.DataFrame(
+        {"comparisons": total, "wins": wins, "losses": losses, "ties": ties,
+         "component": comp, "strong_component": strong},
+        index=items,
     )
-    items.index.name = "item"
+    table.index.name = "item"
     return Connectivity(
-        items=items,
+        items=table,
         n_components=int(n_comp),
         n_strong_components=int(n_strong),
-        never_win=pc.items[compared & (wins <= 0)],
-        never_lose=pc.items[compared & (losses <= 0)],
-        isolated=pc.items[~compared],
+        never_win=items[compared & (wins + ties / 2 <= 0)],
+        never_lose=items[compared & (losses + ties / 2 <= 0)],
+        isolated=items[~compared],
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ._bootstrap import BootstrapResult
 from .bradley_terry import BradleyTerry
+from .plackett_luce import PlackettLuce
 from .thurstone import Thurstone
 
-__all__ = ["BootstrapResult", "BradleyTerry", "Thurstone"]
+__all__ = ["BootstrapResult", "BradleyTerry", "PlackettLuce", "Thurstone"]

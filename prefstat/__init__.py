@@ -7,7 +7,7 @@ score leaves out (intransitivity, rater disagreement, position bias).
 
 from __future__ import annotations
 
-from . import convert, datasets, diagnostics
+from . import convert, datasets, diagnostics, io
 from .audit import AuditReport, audit
 from .data import OUTCOMES, ComparisonData, PairCounts
 from .exceptions import (
@@ -17,6 +17,8 @@ from .exceptions import (
     DataValidationError,
     DataWarning,
     EmptyDataError,
+    FeatureDimensionError,
+    FeatureMismatchError,
     IdentifiabilityWarning,
     InvalidItemError,
     InvalidOutcomeError,
@@ -24,6 +26,9 @@ from .exceptions import (
     InvalidRankingError,
     InvalidWeightError,
     MissingColumnError,
+    MissingDependencyError,
+    MissingFeaturesError,
+    NonFiniteFeaturesError,
     NotFittedError,
     NotIdentifiableError,
     PrefstatError,
@@ -44,6 +49,8 @@ __all__ = [
     "DataValidationError",
     "DataWarning",
     "EmptyDataError",
+    "FeatureDimensionError",
+    "FeatureMismatchError",
     "IdentifiabilityWarning",
     "InvalidItemError",
     "InvalidOutcomeError",
@@ -51,6 +58,9 @@ __all__ = [
     "InvalidRankingError",
     "InvalidWeightError",
     "MissingColumnError",
+    "MissingDependencyError",
+    "MissingFeaturesError",
+    "NonFiniteFeaturesError",
     "NotFittedError",
     "NotIdentifiableError",
     "PairCounts",
@@ -63,4 +73,5 @@ __all__ = [
     "convert",
     "datasets",
     "diagnostics",
+    "io",
 ]

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._factorize import factorize_each
 from .exceptions import (
     DataValidationError,
     EmptyDataError,
@@ -151,6 +152,17 @@ def factorize_labels(
                 f"{format_examples(rows)}. Drop or fill those rows first; prefstat does not "
                 "drop them for you."
             )
+    local = factorize_each(columns)
+    if local is not None:
+        # Check and encode each column's distinct values, then map its row codes through.
+        value_codes, vocab = _factorize_values([v for _, v in local], what, categories, argument)
+        return [codes[c] for (c, _), codes in zip(local, value_codes)], vocab
+    return _factorize_values(columns, what, categories, argument)
+
+
+def _factorize_values(
+    columns: Sequence[pd.Series], what: str, categories: Sequence[Any] | None, argument: str,
+) -> tuple[list[np.ndarray], pd.Index]:
     same_dtype = len({str(c.dtype) for c in columns}) == 1
     parts = [c.to_numpy() if same_dtype else c.to_numpy(dtype=object) for c in columns]
     sources = [(f"column {c.name!r}", part, value_kinds(c)) for c, part in zip(columns, parts)]

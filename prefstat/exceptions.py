@@ -28,6 +28,8 @@ __all__ = [
     "DataValidationError",
     "DataWarning",
     "EmptyDataError",
+    "FeatureDimensionError",
+    "FeatureMismatchError",
     "IdentifiabilityWarning",
     "InvalidItemError",
     "InvalidOutcomeError",
@@ -35,6 +37,9 @@ __all__ = [
     "InvalidRankingError",
     "InvalidWeightError",
     "MissingColumnError",
+    "MissingDependencyError",
+    "MissingFeaturesError",
+    "NonFiniteFeaturesError",
     "NotFittedError",
     "NotIdentifiableError",
     "PrefstatError",
@@ -111,6 +116,25 @@ class InvalidRankingError(DataValidationError):
     """A ranking repeats an item, has gaps, or is otherwise malformed."""
 
 
+class MissingFeaturesError(DataValidationError, KeyError):
+    """An item needs features (to be fitted or predicted) and the source has none for it."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class FeatureMismatchError(DataValidationError):
+    """The feature table's labels do not match the items of the comparisons."""
+
+
+class NonFiniteFeaturesError(DataValidationError):
+    """A feature source returned infinite or missing values where numbers are needed."""
+
+
+class FeatureDimensionError(DataValidationError):
+    """Features have another shape than expected (e.g. other columns at predict than at fit)."""
+
+
 class InvalidParameterError(PrefstatError, ValueError):
     """A model or function argument (not the data) has an unusable value."""
 
@@ -132,6 +156,10 @@ class NotIdentifiableError(PrefstatError, ValueError):
 
 class NotFittedError(PrefstatError, ValueError, AttributeError):
     """A fitted attribute was used before ``fit`` was called."""
+
+
+class MissingDependencyError(PrefstatError, ImportError):
+    """An optional dependency (an extra such as ``prefstat[embed]``) is not installed."""
 
 
 class ConvergenceError(PrefstatError, RuntimeError):

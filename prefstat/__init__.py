@@ -8,7 +8,7 @@ score leaves out (intransitivity, rater disagreement, position bias).
 from __future__ import annotations
 
 from . import convert, datasets, diagnostics, io
-from .audit import AuditReport, audit
+from .audit import AuditReport, AuditSection, audit
 from .data import OUTCOMES, ComparisonData, PairCounts
 from .exceptions import (
     ConvergenceError,
@@ -41,6 +41,7 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "OUTCOMES",
     "AuditReport",
+    "AuditSection",
     "BradleyTerry",
     "ComparisonData",
     "ConvergenceError",

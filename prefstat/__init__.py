@@ -7,7 +7,7 @@ score leaves out (intransitivity, rater disagreement, position bias).
 
 from __future__ import annotations
 
-from . import convert, datasets, diagnostics, io
+from . import convert, datasets, diagnostics, evaluation, features, io
 from .audit import AuditReport, AuditSection, audit
 from .data import OUTCOMES, ComparisonData, PairCounts
 from .exceptions import (
@@ -74,5 +74,7 @@ __all__ = [
     "convert",
     "datasets",
     "diagnostics",
+    "evaluation",
+    "features",
     "io",
 ]

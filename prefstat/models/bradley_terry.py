@@ -31,11 +31,15 @@ class BradleyTerry(PairedComparisonModel):
         Estimate the advantage ``h`` of the first-shown item (``item_a``). In
         the Davidson model it multiplies the first item's worth inside the tie
         term too, as in gnm's ``GenDavidson``.
-    penalty : float, default 0.0
-        Ridge penalty ``penalty / 2 * sum(lambda**2)`` on the log-strengths:
-        a Gaussian prior with variance ``1 / penalty``. It makes estimates
-        finite on disconnected or separable data (a recorded warning says so);
-        standard errors then come from the penalised information.
+    penalty : float or "cv", default 0.0
+        Ridge penalty ``penalty / 2 * sum(lambda**2)`` on the log-strengths
+        (and on the feature coefficients ``beta`` of a model with item
+        features): a Gaussian prior with variance ``1 / penalty``. It makes
+        estimates finite on disconnected or separable data (a recorded
+        warning says so); standard errors then come from the penalised
+        information. ``"cv"`` chooses it among ``cv_penalties`` by
+        cross-validation of the held-out log-likelihood (folds grouped by
+        ``fit(..., groups=)``).
     reference : item label, optional
         Identification: ``None`` makes strengths sum to zero; a label fixes
         that item's strength at 0 (BradleyTerry2's ``refcat``).
@@ -43,6 +47,25 @@ class BradleyTerry(PairedComparisonModel):
         Firth's bias-reduced estimate (Jeffreys-prior penalty, as brglm):
         finite on separable data, with standard errors from the Fisher
         information at the estimate. Logit model without a ties model only.
+    item_random_effect : bool, default False
+        Add ``u_i ~ N(0, sigma^2)`` to the strength ``x_i beta`` of every
+        item with features (``fit(..., item_features=)``); ``sigma`` is
+        reported under group ``item_sd``. At the boundary ``sigma = 0`` the
+        fit is the fixed-effects ML fit (as BradleyTerry2's BTm).
+    random_effect_method : {"laplace", "pql"}, default "laplace"
+        Laplace approximation of the marginal likelihood, or penalised
+        quasi-likelihood as BradleyTerry2's ``glmmPQL`` (whose numbers it
+        reproduces).
+    cov_type : {"model", "robust", "cluster"}, default "model"
+        Standard errors from the inverse information, sandwich (per
+        judgement), or cluster-robust (``fit(..., clusters=)``).
+    cv_folds : int, default 5
+        Folds of ``penalty="cv"``.
+    cv_penalties : sequence of float, optional
+        Penalties tried by ``penalty="cv"`` (13 values from 0.01 to 10^4 by
+        default).
+    random_state : int or numpy.random.Generator, optional
+        Seed of the cross-validation folds.
     conf_level : float, default 0.95
         Coverage of the Wald intervals in ``params_`` and ``strengths_``.
     max_iter : int, default 100
@@ -64,7 +87,11 @@ class BradleyTerry(PairedComparisonModel):
         ci_upper``.
     params_ : pandas.DataFrame
         Every parameter, indexed by ``(group, name)`` with groups ``item``,
-        ``order_effect`` and ``tie``, so an item called "tie" cannot collide.
+        ``order_effect``, ``tie``, ``feature`` (item-feature coefficients),
+        ``contest`` (contest-feature coefficients) and ``item_sd`` (the
+        random-effect SD), so an item called "tie" cannot collide. With item
+        features, group ``item`` holds only the free strengths of items
+        without features.
     cov_ : pandas.DataFrame or None
         Covariance of ``params_['estimate']`` under the chosen identification
         (``None`` with approximate SEs: the n x n matrix is never formed).
@@ -86,6 +113,20 @@ class BradleyTerry(PairedComparisonModel):
         Whether the Newton decrement met the tolerance.
     connectivity_ : prefstat.diagnostics.Connectivity
         The identifiability analysis run before fitting.
+    penalty_ : float
+        The penalty used (chosen by cross-validation with ``penalty="cv"``).
+    cv_results_ : pandas.DataFrame or None
+        Held-out log-likelihood per judgement of every penalty tried.
+    feature_names_, contest_features_ : list of str
+        Names of the item-feature and contest-feature columns (models fitted
+        with features).
+    random_effects_ : pandas.DataFrame or None
+        Predicted random effects ``u_i`` and their conditional SEs.
+    sigma_ : float or None
+        The random-effect SD.
+    marginal_loglik_ : float or None
+        Laplace-approximate marginal log-likelihood (``loglik_`` is then the
+        kernel at the predicted effects).
     warnings_ : list of str
         Recoverable problems recorded during the fit (also shown in
         ``summary()``).
@@ -93,6 +134,8 @@ class BradleyTerry(PairedComparisonModel):
     See Also
     --------
     Thurstone : the same model with a probit link.
+    prefstat.features : item feature sources (tables, text statistics,
+        scikit-learn transformers, sentence embeddings).
 
     Notes
     -----
@@ -108,7 +151,10 @@ class BradleyTerry(PairedComparisonModel):
     where an item's comparisons concentrate on few opponents.
     Estimates are computed on the sufficient statistics (outcome counts per
     pair), so the cost of an iteration grows with the number of distinct
-    pairs, not judgements.
+    pairs, not judgements. With contest features a cell is an ordered pair
+    and one distinct row of the contest columns. Item and contest features,
+    random item effects, cross-validated penalties and robust covariances are
+    described in the user guide's "Item and contest features" page.
 
     Examples
     --------

@@ -30,6 +30,9 @@ class Thurstone(PairedComparisonModel):
         Ridge penalty on the strengths (see :class:`BradleyTerry`).
     reference : item label, optional
         ``None``: strengths sum to zero; a label fixes that item at 0.
+    item_random_effect, random_effect_method, cov_type, cv_folds, cv_penalties, random_state
+        Random item effects, robust covariances and cross-validated penalties
+        (see :class:`BradleyTerry`).
     conf_level : float, default 0.95
         Coverage of the Wald intervals.
     max_iter, tol

@@ -18,6 +18,7 @@ Two failures are distinguished:
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from typing import Any
 
@@ -260,7 +261,12 @@ def _relabel_by_size(labels: np.ndarray) -> np.ndarray:
 
 
 def _topological_labels(graph: sparse.csr_matrix, labels: np.ndarray, k: int) -> np.ndarray:
-    """Renumber strong components in a topological order of the condensation DAG."""
+    """Renumber strong components in a canonical topological order of the condensation DAG.
+
+    Among components that are ready at the same time, the one holding the
+    lowest item code comes first, so the numbering depends only on the
+    reachability of the win graph, not on which edges represent it.
+    """
     if k == 1:
         return np.zeros_like(labels)
     coo = graph.tocoo()
@@ -268,16 +274,19 @@ def _topological_labels(graph: sparse.csr_matrix, labels: np.ndarray, k: int) ->
     keep = cs != cd
     dag = sparse.csr_matrix((np.ones(int(keep.sum())), (cs[keep], cd[keep])), shape=(k, k))
     indegree = np.asarray((dag > 0).sum(axis=0)).ravel()
+    first_item = np.full(k, labels.size)
+    np.minimum.at(first_item, labels, np.arange(labels.size))
     order: list[int] = []
-    ready = sorted(np.flatnonzero(indegree == 0).tolist())
+    ready = [(int(first_item[c]), int(c)) for c in np.flatnonzero(indegree == 0)]
+    heapq.heapify(ready)
     indptr, indices = dag.indptr, dag.indices
     while ready:
-        node = ready.pop(0)
+        _, node = heapq.heappop(ready)
         order.append(node)
         for nxt in np.unique(indices[indptr[node]:indptr[node + 1]]):
             indegree[nxt] -= 1
             if indegree[nxt] == 0:
-                ready.append(int(nxt))
+                heapq.heappush(ready, (int(first_item[nxt]), int(nxt)))
     remap = np.empty(k, dtype=labels.dtype)
     remap[np.asarray(order)] = np.arange(k)
     return remap[labels]

@@ -60,8 +60,8 @@ def wald_table(estimate: np.ndarray, se: np.ndarray, index: pd.Index,
     )
 
 
-def identify_items(estimate: np.ndarray, cov: np.ndarray, n_items: int,
-                   reference: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def identify_items(estimate: np.ndarray, cov: np.ndarray | None, n_items: int,
+                   reference: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """Report item parameters under sum-to-zero or reference identification.
 
     The first ``n_items`` entries of ``estimate`` are log-strengths known up to
@@ -75,8 +75,9 @@ def identify_items(estimate: np.ndarray, cov: np.ndarray, n_items: int,
     ----------
     estimate : numpy.ndarray
         All parameters, item log-strengths first.
-    cov : numpy.ndarray
-        Their covariance (zero row and column for a pivot fixed at 0).
+    cov : numpy.ndarray or None
+        Their covariance (zero row and column for a pivot fixed at 0); with
+        ``None`` only the estimates are mapped.
     n_items : int
         How many leading parameters are item log-strengths.
     reference : int, optional
@@ -85,7 +86,8 @@ def identify_items(estimate: np.ndarray, cov: np.ndarray, n_items: int,
     Returns
     -------
     estimate, cov : numpy.ndarray
-        The identified parameters and their covariance (new arrays).
+        The identified parameters and their covariance (new arrays; ``None``
+        when no covariance was given).
 
     Examples
     --------
@@ -97,13 +99,14 @@ def identify_items(estimate: np.ndarray, cov: np.ndarray, n_items: int,
     """
     n = n_items
     theta = np.array(estimate, dtype=float)
+    theta[:n] -= theta[:n].mean() if reference is None else theta[reference]
+    if cov is None:
+        return theta, None
     cov = np.array(cov, dtype=float)
     if reference is not None:
-        theta[:n] -= theta[reference]
         cov[:n, :] -= cov[reference, :]
         cov[:, :n] -= cov[:, reference].copy()[:, None]
     else:
-        theta[:n] -= theta[:n].mean()
         cov[:n, :] -= cov[:n, :].mean(axis=0)
         cov[:, :n] -= cov[:, :n].mean(axis=1)[:, None]
     return theta, cov

@@ -41,11 +41,11 @@ from ..exceptions import (
     InvalidParameterError,
     MissingFeaturesError,
     NonFiniteFeaturesError,
-    NotFittedError,
     NotIdentifiableError,
     format_examples,
 )
-from ..inference import wald_table
+from ..inference import identify_items, wald_table
+from ._fitted import FittedModelMixin
 
 # Above this many free parameters the information matrix is kept sparse.
 _DENSE_MAX = 2500
@@ -224,7 +224,7 @@ class _Problem:
         return newton(fun, x0, max_iter, tol)
 
 
-class PairedComparisonModel:
+class PairedComparisonModel(FittedModelMixin):
     """Shared implementation of :class:`BradleyTerry` and :class:`Thurstone`."""
 
     _link = "logit"
@@ -614,28 +614,9 @@ class PairedComparisonModel:
 
     def _identify(self, d: ComparisonData, layout: _Layout, theta: np.ndarray,
                   cov: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-        """Apply the reported identification to the item block, a linear map.
-
-        Sum to zero: ``lambda - mean(lambda)``; reference ``r``:
-        ``lambda - lambda_r``. The covariance, when given, transforms exactly
-        (``A C A'``), computed in O(n^2) without forming ``A``.
-        """
-        n = layout.n_items
-        theta = theta.copy()
+        """Apply the reported identification (sum to zero or reference) to the items."""
         r = None if self.reference is None else int(d.items.get_loc(self.reference))
-        theta[:n] -= theta[:n].mean() if r is None else theta[r]
-        if cov is None:
-            return theta, None
-        cov = cov.copy()
-        if r is not None:
-            cov[:n, :] -= cov[r, :]
-            cov[:, :n] -= cov[:, r].copy()[:, None]
-        else:
-            mean_rows = cov[:n, :].mean(axis=0)
-            cov[:n, :] -= mean_rows
-            mean_cols = cov[:, :n].mean(axis=1)
-            cov[:, :n] -= mean_cols[:, None]
-        return theta, cov
+        return identify_items(theta, cov, layout.n_items, r)
 
     def _param_index(self, d: ComparisonData, layout: _Layout, kernel: lik.Kernel,
                      st: Any = None) -> pd.MultiIndex:
@@ -1087,31 +1068,6 @@ class PairedComparisonModel:
         return eta, var, labels
 
     # ------------------------------------------------------------ public API
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "params_"):
-            raise NotFittedError(
-                f"this {type(self).__name__} is not fitted yet; call fit(df) first."
-            )
-
-    def conf_int(self, alpha: float | None = None) -> pd.DataFrame:
-        """Wald confidence intervals for every parameter.
-
-        Parameters
-        ----------
-        alpha : float, optional
-            Significance level; the intervals cover ``1 - alpha``. Defaults to
-            ``1 - conf_level``.
-
-        Returns
-        -------
-        pandas.DataFrame
-            Columns ``ci_lower, ci_upper``, indexed like ``params_``.
-        """
-        self._check_fitted()
-        level = self.conf_level if alpha is None else 1 - alpha
-        table = wald_table(self.params_["estimate"].to_numpy(), self.params_["se"].to_numpy(),
-                           self.params_.index, level)
-        return table[["ci_lower", "ci_upper"]]
 
     def bootstrap(self, data: pd.DataFrame | ComparisonData, n_boot: int = 1000,
                   cluster: str | None = None, conf_level: float | None = None,

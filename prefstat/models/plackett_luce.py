@@ -18,11 +18,11 @@ from ..exceptions import (
     InvalidItemError,
     InvalidParameterError,
     InvalidRankingError,
-    NotFittedError,
     NotIdentifiableError,
     format_examples,
 )
 from ..inference import identify_items, wald_table
+from ._fitted import FittedModelMixin
 from ._luce import LuceKernel, suffix_esp
 from ._rankings import Block, RankingData, TiedLast, encode_rankings
 
@@ -44,7 +44,7 @@ _MM_STEPS = 3
 _DELTA_START = 0.1
 
 
-class PlackettLuce:
+class PlackettLuce(FittedModelMixin):
     r"""Plackett–Luce model for rankings, fitted by maximum likelihood.
 
     A ranking is read as a sequence of choices, best first: the item ranked
@@ -487,29 +487,6 @@ class PlackettLuce:
         self.bic_ = -2 * self.loglik_ + np.log(self.n_obs_) * self.df_model_
 
     # ------------------------------------------------------------ public API
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "params_"):
-            raise NotFittedError("this PlackettLuce is not fitted yet; call fit(df) first.")
-
-    def conf_int(self, alpha: float | None = None) -> pd.DataFrame:
-        """Wald confidence intervals for every parameter.
-
-        Parameters
-        ----------
-        alpha : float, optional
-            Significance level; the intervals cover ``1 - alpha``. Defaults to
-            ``1 - conf_level``.
-
-        Returns
-        -------
-        pandas.DataFrame
-            Columns ``ci_lower, ci_upper``, indexed like ``params_``.
-        """
-        self._check_fitted()
-        level = self.conf_level if alpha is None else 1 - alpha
-        table = wald_table(self.params_["estimate"].to_numpy(), self.params_["se"].to_numpy(),
-                           self.params_.index, level)
-        return table[["ci_lower", "ci_upper"]]
 
     def predict_proba(self, choice_sets: Sequence[Sequence[Any]]) -> pd.DataFrame:
         """Probability of each item being chosen first from each choice set.

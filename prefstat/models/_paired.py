@@ -566,23 +566,10 @@ class PairedComparisonModel(FittedModelMixin):
             _check_order_divergence(theta, layout)
         index = self._param_index(d, layout, kernel)
         exact = self.se_method == "exact" or (self.se_method == "auto" and dense)
-        self.se_method_ = "exact" if exact else "approximate"
+        cov_free = None
         if exact:
-            # Covariance of theta with the pivot fixed (zero row and column).
-            cov = np.zeros((layout.size, layout.size))
-            info = result.info if dense else result.info.toarray()
-            cov[np.ix_(free, free)] = spd_inverse(info)
-            estimate, cov = self._identify(d, layout, theta, cov)
-            se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-            self.cov_ = pd.DataFrame(cov, index=index, columns=index)
-        else:
-            estimate, se = self._approximate_se(d, layout, theta)
-            self.cov_ = None
-            self.warnings_.append(
-                f"item standard errors are approximate (Neumann expansion of the inverse "
-                f"information, {n} items); pass se_method='exact' for the dense inverse.")
-        self.params_ = wald_table(estimate, se, index, self.conf_level)
-        self.strengths_ = self.params_.xs("item", level="group").copy()
+            cov_free = spd_inverse(result.info if dense else result.info.toarray())
+        self._item_wald(d, layout, theta, free, cov_free, index)
         self.strengths_.index.name = "item"
         self._theta = theta
         self._eta = theta[:n]
@@ -595,6 +582,32 @@ class PairedComparisonModel(FittedModelMixin):
         self.deviance_ = self._deviance(counts, pc)
         self.aic_ = -2 * self.loglik_ + 2 * self.df_model_
         self.bic_ = -2 * self.loglik_ + np.log(self.n_obs_) * self.df_model_
+
+    def _item_wald(self, d: ComparisonData, layout: _Layout, theta: np.ndarray,
+                   free: np.ndarray, cov_free: np.ndarray | None,
+                   index: pd.MultiIndex) -> np.ndarray:
+        """Set ``params_``, ``strengths_``, ``cov_`` and ``se_method_`` of a model of items.
+
+        ``cov_free`` is the covariance of the free parameters (pivot fixed), or
+        ``None`` for approximate item SEs. Returns the identified estimates.
+        """
+        self.se_method_ = "exact" if cov_free is not None else "approximate"
+        if cov_free is not None:
+            cov = np.zeros((layout.size, layout.size))
+            cov[np.ix_(free, free)] = cov_free
+            estimate, cov = self._identify(d, layout, theta, cov)
+            self.cov_ = pd.DataFrame(cov, index=index, columns=index)
+            se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+        else:
+            estimate, se = self._approximate_se(d, layout, theta)
+            self.cov_ = None
+            self.warnings_.append(
+                f"item standard errors are approximate (Neumann expansion of the inverse "
+                f"information, {layout.n_items} items); pass se_method='exact' for the "
+                "dense inverse.")
+        self.params_ = wald_table(estimate, se, index, self.conf_level)
+        self.strengths_ = self.params_.xs("item", level="group").copy()
+        return estimate
 
     def _approximate_se(self, d: ComparisonData, layout: _Layout,
                         theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -833,21 +846,8 @@ class PairedComparisonModel(FittedModelMixin):
         self._layout = layout
         self._cov_free = cov_free
         if not featured.any():
-            self.se_method_ = "exact" if exact else "approximate"
-            if exact:
-                cov = np.zeros((layout.size, layout.size))
-                cov[np.ix_(free, free)] = cov_free
-                estimate, cov = self._identify(d, layout, theta, cov)
-                self.cov_ = pd.DataFrame(cov, index=index, columns=index)
-                se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-            else:
-                estimate, se = self._approximate_se(d, layout, theta)
-                self.cov_ = None
-                self.warnings_.append(
-                    f"item standard errors are approximate (Neumann expansion of the inverse "
-                    f"information, {n} items); pass se_method='exact' for the dense inverse.")
-            self.params_ = wald_table(estimate, se, index, self.conf_level)
-            self.strengths_ = self.params_.xs("item", level="group").copy()
+            estimate = self._item_wald(d, layout, theta, free, cov_free if exact else None,
+                                       index)
             self._eta = estimate[:n]
         else:
             self.se_method_ = "exact"

@@ -32,7 +32,10 @@ def _data_home() -> Path:
 @pytest.mark.slow
 def test_docs_build_and_every_tutorial_has_a_figure(tmp_path):
     pytest.importorskip("sphinx", reason="Sphinx is not installed (pip install -e '.[docs]')")
-    for extension in ("numpydoc", "sphinx_gallery", "pydata_sphinx_theme", "matplotlib"):
+    # The docs extra: Sphinx's extensions, and what the tutorials import (matplotlib; dask
+    # and distributed for plot_dask_aggregation.py).
+    for extension in ("numpydoc", "sphinx_gallery", "pydata_sphinx_theme", "matplotlib",
+                      "dask.dataframe", "distributed"):
         pytest.importorskip(extension, reason=f"{extension} is not installed (the docs extra)")
     home = _data_home()
     missing = [f.path for f in _fetch._FILES.values() if not (home / f.path).is_file()]

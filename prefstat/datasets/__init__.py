@@ -21,6 +21,7 @@ from ._fetch import (
     fetch_pandalm,
     fetch_sounds,
     fetch_tulu_human_eval,
+    fetch_wmt12,
     get_data_home,
 )
 from ._rankings import SimulatedRankings, simulate_rankings
@@ -36,6 +37,7 @@ __all__ = [
     "fetch_pandalm",
     "fetch_sounds",
     "fetch_tulu_human_eval",
+    "fetch_wmt12",
     "get_data_home",
     "load_citations",
     "simulate_comparisons",

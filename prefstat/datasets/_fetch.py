@@ -42,6 +42,7 @@ __all__ = [
     "fetch_pandalm",
     "fetch_sounds",
     "fetch_tulu_human_eval",
+    "fetch_wmt12",
     "get_data_home",
 ]
 
@@ -96,6 +97,14 @@ _FILES: dict[str, _DataFile] = {
         url=f"{_GITHUB_RAW}/WeOpenML/PandaLM/65d7cff541edaa2d1be0f4b206c31fae42bc334b"
             "/data/testset-v1.json",
         prepare=_pandalm_null_to_empty,
+    ),
+    "wmt12": _DataFile(
+        path="rankings/wmt12_rnk_results.csv",
+        sha256="6e3380d1ae571652a66ca6785ec2eb699a55df4c83d899f0ff9267727796d62d",
+        origin="Perilon/Meteor_POS, wmt_data/wmt12-manual-evaluation/wmt12.RNK_results.csv "
+               "at commit 98a35170 (the WMT12 manual evaluation's ranking results)",
+        url=f"{_GITHUB_RAW}/Perilon/Meteor_POS/98a3517055140ac8c98be186914494a2b4122776"
+            "/wmt_data/wmt12-manual-evaluation/wmt12.RNK_results.csv",
     ),
     # The next three are CSV conversions of an Excel workbook or an R data file; no
     # copy of the CSV is published, so they are read from the data home only.
@@ -520,4 +529,60 @@ def fetch_sounds(data_home: str | os.PathLike[str] | None = None, *,
     ((1380, 3), 46)
     """
     path = _fetch_file("sounds", data_home, download_if_missing)
+    return pd.read_csv(path)
+
+
+def fetch_wmt12(data_home: str | os.PathLike[str] | None = None, *,
+                download_if_missing: bool = True) -> pd.DataFrame:
+    """Human rankings of machine translations from the WMT12 manual evaluation.
+
+    12,339 rankings by 230 judges (``judgeId``), each of five system outputs
+    for one source sentence, in 8 language pairs (``srclang``, ``trglang``).
+    The five displayed slots are the columns ``system1Id`` ... ``system5Id``
+    with ranks ``system1rank`` ... ``system5rank`` (1 = best; ties allowed;
+    ``-1`` = left blank). Convert one language pair with
+    :func:`prefstat.convert.from_wide_rankings` (``slots=``, ``blank=-1``,
+    ``gaps="rerank"``).
+
+    Parameters
+    ----------
+    data_home : str or path-like, optional
+        Where data sets are kept; see :func:`get_data_home`.
+    download_if_missing : bool, default True
+        Download the file when it is not in the data home; with ``False`` a
+        missing file is an error.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The CSV as published, one ranking per row (21 columns).
+
+    Raises
+    ------
+    DataFetchError
+        The file is missing and cannot be downloaded, or it fails the
+        checksum.
+
+    See Also
+    --------
+    prefstat.convert.from_wide_rankings : to the canonical long ranking table.
+
+    Notes
+    -----
+    Source: ``wmt_data/wmt12-manual-evaluation/wmt12.RNK_results.csv`` of the
+    repository Perilon/Meteor_POS, at commit 98a35170 (a copy of the WMT12
+    manual evaluation's public release; no licence stated). Kept in the data
+    home as ``rankings/wmt12_rnk_results.csv``. Callison-Burch et al. (2012),
+    "Findings of the 2012 Workshop on Statistical Machine Translation",
+    *Proceedings of the Seventh Workshop on Statistical Machine Translation*,
+    10–51.
+
+    Examples
+    --------
+    >>> from prefstat.datasets import fetch_wmt12
+    >>> wmt = fetch_wmt12()  # doctest: +SKIP
+    >>> wmt.shape, wmt["judgeId"].nunique()  # doctest: +SKIP
+    ((12339, 21), 230)
+    """
+    path = _fetch_file("wmt12", data_home, download_if_missing)
     return pd.read_csv(path)

@@ -1696,7 +1696,7 @@ class _LaplacianPattern:
         # Slots grouped by row. Duplicate (row, column) slots (ordered cells i->j and
         # j->i) are kept apart; the product sums them. ``perm`` maps every slot to
         # exactly one raw value.
-        self.perm = np.argsort(rows, kind="stable")
+        self.perm = _stable_row_order(first, second, n)
         self.indices = cols[self.perm]
         self.indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))])
         self.n, self.m = n, m
@@ -1716,6 +1716,31 @@ class _LaplacianPattern:
             data[self.pivot_zero] = 0.0
             data[self.pivot_one] = 1.0
         return sparse.csr_matrix((data, self.indices, self.indptr), shape=(self.n, self.n))
+
+
+def _stable_row_order(first: np.ndarray, second: np.ndarray, n: int) -> np.ndarray:
+    """``argsort(concatenate([first, second, arange(n)]), kind="stable")``, faster.
+
+    Aggregated cells come sorted by ``first``; then only ``second`` needs a sort,
+    and the three runs are placed by counting: within a row, its ``first``
+    slots, then its ``second`` slots, then its diagonal, each in input order.
+    """
+    m = first.size
+    if m and not (np.diff(first) >= 0).all():
+        return np.argsort(np.concatenate([first, second, np.arange(n)]), kind="stable")
+    n_first = np.bincount(first, minlength=n)
+    n_second = np.bincount(second, minlength=n)
+    start = np.concatenate([[0], np.cumsum(n_first + n_second + 1)[:-1]])
+    perm = np.empty(2 * m + n, dtype=np.intp)
+    # Slot of the k-th cell of row r among its first-item cells: start[r] + k.
+    first_start = np.concatenate([[0], np.cumsum(n_first)[:-1]])
+    perm[start[first] + np.arange(m) - first_start[first]] = np.arange(m)
+    order = np.argsort(second.astype(np.uint16) if n <= 1 << 16 else second, kind="stable")
+    rows = second[order]
+    second_start = np.concatenate([[0], np.cumsum(n_second)[:-1]])
+    perm[start[rows] + n_first[rows] + np.arange(m) - second_start[rows]] = m + order
+    perm[start + n_first + n_second] = 2 * m + np.arange(n)
+    return perm
 
 
 class _InfoOperator:

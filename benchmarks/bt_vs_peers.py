@@ -8,6 +8,12 @@ input; scikit-learn: building the sparse ±1 design). The log-likelihood gap is
 each method's log-likelihood at its estimate minus prefstat's (negative = short
 of the optimum), all evaluated by one function.
 
+Two reference rows per size, not peers: prefstat fitted from a pandas table
+whose item labels are a categorical of strings (fit infers the items), and the
+aggregation floor, one counting pass over the pairs (``np.bincount`` of
+``a * n + b``, or ``pandas.factorize`` where n^2 bins do not fit, as in
+benchmarks/aggregate.py); prefstat's time over the floor's is printed too.
+
 Peers:
 - choix ``ilsr_pairwise_dense`` (needs an n × n count matrix), ``ilsr_pairwise``
   and ``mm_pairwise`` (lists of pairs), convergence tolerance 1e-8;
@@ -62,6 +68,28 @@ def run_prefstat(n, a, b, y):
     return model.strengths_["estimate"].to_numpy()
 
 
+def categorical_table(n, a, b, y):
+    """The same data with item labels as a pandas categorical of strings."""
+    labels = pd.Index([f"model-{i:06d}" for i in range(n)])
+    return pd.DataFrame({"item_a": pd.Categorical.from_codes(a, labels),
+                         "item_b": pd.Categorical.from_codes(b, labels),
+                         "outcome": y.astype(np.float64)})
+
+
+def run_prefstat_categorical(df):
+    model = prefstat.BradleyTerry().fit(df)
+    assert model.strengths_["se"].notna().all()
+    return model.strengths_["estimate"].to_numpy()
+
+
+def aggregation_floor(n, a, b):
+    """One counting pass over the pairs: np.bincount, or pandas.factorize where n^2 bins
+    do not fit (the floor of benchmarks/aggregate.py)."""
+    if n * n <= 1 << 26:
+        return np.bincount(a * n + b, minlength=n * n)
+    return pd.factorize(a * n + b)
+
+
 def run_choix_dense(n, a, b, y):
     winner, loser = np.where(y, a, b), np.where(y, b, a)
     mat = np.zeros((n, n))
@@ -102,6 +130,10 @@ PEERS: dict[str, tuple[Callable, Callable[[int, int], bool]]] = {
 }
 
 
+CATEGORICAL = "prefstat, categorical labels"
+FLOOR = "aggregation floor"
+
+
 def best_time(fn, repeat, *args):
     best, out = np.inf, None
     for _ in range(repeat):
@@ -126,6 +158,15 @@ def main() -> None:
         ll_ours = loglik(est, a, b, y)
         rows.append({"n": n, "m": m, "method": "prefstat (with SEs)", "seconds": t_ours,
                      "ratio to prefstat": 1.0, "loglik gap": 0.0})
+        table = categorical_table(n, a, b, y)
+        t, est = best_time(run_prefstat_categorical, repeat, table)
+        rows.append({"n": n, "m": m, "method": CATEGORICAL, "seconds": t,
+                     "ratio to prefstat": t / t_ours,
+                     "loglik gap": loglik(est, a, b, y) - ll_ours})
+        del table
+        t, _ = best_time(aggregation_floor, repeat, n, a, b)
+        rows.append({"n": n, "m": m, "method": FLOOR, "seconds": t,
+                     "ratio to prefstat": t / t_ours, "loglik gap": np.nan})
         for name, (fn, allowed) in PEERS.items():
             if not allowed(n, m):
                 rows.append({"n": n, "m": m, "method": name, "seconds": np.nan,
@@ -138,10 +179,16 @@ def main() -> None:
             rows.append({"n": n, "m": m, "method": name, "seconds": t,
                          "ratio to prefstat": t / t_ours,
                          "loglik gap": loglik(np.asarray(est), a, b, y) - ll_ours})
-        print(pd.DataFrame(rows[-(len(PEERS) + 1):]).to_string(index=False), flush=True)
+        print(pd.DataFrame(rows[-(len(PEERS) + 3):]).to_string(index=False), flush=True)
         print(flush=True)
     table = pd.DataFrame(rows)
-    fastest = (table[table["method"] != "prefstat (with SEs)"]
+    seconds = table.pivot_table(index=["n", "m"], columns="method", values="seconds")
+    floor = seconds[FLOOR]
+    print("prefstat's time / the aggregation floor's (target <= 3 at m >= 1e6):")
+    print(pd.DataFrame({"integer codes": seconds["prefstat (with SEs)"] / floor,
+                        "categorical labels": seconds[CATEGORICAL] / floor}).to_string())
+    print()
+    fastest = (table[table["method"].isin(list(PEERS))]
                .groupby(["n", "m"])["ratio to prefstat"].min())
     print("Fastest peer's time / prefstat's time (> 1: prefstat faster):")
     print(fastest.to_string())

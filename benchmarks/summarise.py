@@ -68,6 +68,12 @@ def _fastest_peer(out: str) -> str:
     return f"fastest peer's time / prefstat's (> 1: prefstat faster): {sizes}"
 
 
+def _bt_large(out: str) -> str:
+    m = _rows(out, r"^\s*(\d+)\s+(\d+)\s+\d+\s+([\d.e+]+)\s+[\d.e+]+\s+([\d.e+]+)")[-1]
+    return (f"{int(m[1]):,} items, {int(m[2]):,} rows: {float(m[3]):.3g} s, "
+            f"peak {float(m[4]):.4g} MiB; target < 30 s, < 4096 MiB at 10^5 x 10^7")
+
+
 def _transitivity(out: str) -> str:
     return out.strip().splitlines()[0]
 
@@ -101,6 +107,7 @@ BENCHMARKS = [
               _fastest_peer, needs=("choix",)),
     Benchmark("bootstrap.py", ("--sizes", "100:1e5", "--n-boot", "50", "--no-cluster"),
               _bootstrap),
+    Benchmark("bt_large.py", ("--items", "1e4", "--rows", "1e6"), _bt_large),
     Benchmark("transitivity.py", ("--sizes", "100:1e5"), _transitivity),
     Benchmark("ingest.py", ("--rows", "1e6"), _ingest),
     Benchmark("parquet_stream.py",

@@ -54,10 +54,11 @@ def approximate_covariance(
     d = lap.diagonal()
     w = (sparse.diags(d) - lap).tocsr()
     w.eliminate_zeros()
+    w.sum_duplicates()
     inv_d = 1.0 / d
     # Terms of M = D^-1 + D^-1 W D^-1 + D^-1 W D^-1 W D^-1 that the diagonal and
     # the identification map need.
-    m_diag = inv_d + (w.multiply(w) @ inv_d) * inv_d**2
+    m_diag = inv_d + (w.power(2) @ inv_d) * inv_d**2
     w_inv_d = w @ inv_d
     m_row_mean = (inv_d + w_inv_d * inv_d + (w @ (w_inv_d * inv_d)) * inv_d) / n
     m_mean = m_row_mean.mean()

@@ -174,7 +174,9 @@ def _factorize_values(
     _check_one_kind(sources, what)
     stacked = parts[0] if len(parts) == 1 else np.concatenate(parts)
     if vocab is not None:
-        codes = vocab.get_indexer(stacked)
+        codes = _integer_indexer(vocab, stacked)
+        if codes is None:
+            codes = vocab.get_indexer(stacked)
         unknown = pd.unique(stacked[codes < 0])
         if len(unknown):
             raise InvalidItemError(
@@ -186,6 +188,25 @@ def _factorize_values(
         codes, vocab = pd.factorize(stacked, sort=True)
     codes = np.asarray(codes, dtype=np.intp)
     return np.split(codes, np.cumsum([len(c) for c in columns[:-1]])), pd.Index(vocab)
+
+
+def _integer_indexer(vocab: pd.Index, values: np.ndarray) -> np.ndarray | None:
+    """``vocab.get_indexer(values)`` by a lookup table, for integers in a narrow range.
+
+    ``None`` unless both are numpy integers and the vocabulary spans at most a
+    few times its size (item codes 0..n-1 and the like).
+    """
+    if not (vocab.dtype.kind in "iu" and isinstance(values, np.ndarray)
+            and values.dtype.kind in "iu" and values.dtype != np.uint64 and vocab.size):
+        return None
+    lo, hi = int(vocab.min()), int(vocab.max())
+    if hi - lo > 4 * vocab.size + 1024 or not values.size:
+        return None
+    if int(values.min()) < lo or int(values.max()) > hi:
+        return None  # labels outside the vocabulary: the general path reports them
+    table = np.full(hi - lo + 1, -1, dtype=np.intp)
+    table[np.asarray(vocab, dtype=np.int64) - lo] = np.arange(vocab.size)
+    return table[values.astype(np.int64, copy=False) - lo] if lo else table[values]
 
 
 def _check_vocabulary(categories: Any, what: str, argument: str) -> pd.Index:
@@ -238,6 +259,9 @@ def encode_nominal_outcome(col: pd.Series, name: str) -> np.ndarray:
             "Every judgement needs an outcome: 'a', 'b', 'tie' (or 1, 0, 0.5); drop or fill "
             "those rows first."
         )
+    fast = _numeric_outcome_codes(col)
+    if fast is not None:
+        return fast
     values = col
     kinds = value_kinds(col)
     if not isinstance(kinds, str):
@@ -261,6 +285,27 @@ def encode_nominal_outcome(col: pd.Series, name: str) -> np.ndarray:
 
 
 _NOT_AN_OUTCOME = object()
+
+# Nominal code of the numeric outcomes by twice their value: 0 -> b, 0.5 -> tie, 1 -> a.
+_BY_TWICE = np.array([_NUMERIC_OUTCOMES[k / 2] for k in range(3)], dtype=np.int8)
+
+
+def _numeric_outcome_codes(col: pd.Series) -> np.ndarray | None:
+    """Codes of a plain numpy int or float column of 0, 0.5 and 1, without hashing.
+
+    ``None`` for any other column, or when a value is not one of the three (the
+    general path then says which), so the result is the general path's.
+    """
+    dtype = col.dtype
+    if not isinstance(dtype, np.dtype) or dtype.kind not in "iuf":
+        return None
+    twice = col.to_numpy() * 2
+    with np.errstate(invalid="ignore"):
+        # Values outside int8 wrap or truncate; only exact 0, 1, 2 survive the round trip.
+        index = twice.astype(np.int8)
+    if not (np.equal(index, twice).all() and ((index >= 0) & (index <= 2)).all()):
+        return None
+    return _BY_TWICE[index]
 
 
 def _outcome_code(value: Any) -> int:

@@ -198,10 +198,28 @@ def connectivity_from_counts(pc: PairCounts) -> Connectivity:
     tie_count = np.bincount(pc.first, ties, n) + np.bincount(pc.second, ties, n)
     # Directed edge winner -> loser; a tie gives both. Zero weights carry no information.
     a_won, b_won = won_a > 0, won_b > 0
-    src = np.concatenate([pc.first[a_won], pc.second[b_won]])
-    dst = np.concatenate([pc.second[a_won], pc.first[b_won]])
-    return connectivity_from_edges(pc.items, src, dst, wins - tie_count / 2,
-                                   total - wins - tie_count / 2, tie_count)
+    return _connectivity(pc.items, _win_graph(pc.first, pc.second, a_won, b_won, n),
+                         wins - tie_count / 2, total - wins - tie_count / 2, tie_count)
+
+
+def _win_graph(first: np.ndarray, second: np.ndarray, a_won: np.ndarray, b_won: np.ndarray,
+               n: int) -> sparse.csr_matrix:
+    """Win graph of cells: ``first -> second`` where a won, ``second -> first`` where b won.
+
+    Aggregated cells come sorted by ``(first, second)``, so both edge sets are
+    CSR structures as they stand (the second one transposed), with no sort.
+    """
+    if first.size and not (np.diff(first) >= 0).all():
+        src = np.concatenate([first[a_won], second[b_won]])
+        dst = np.concatenate([second[a_won], first[b_won]])
+        return sparse.csr_matrix((np.ones(src.size), (src, dst)), shape=(n, n))
+
+    def rows(mask: np.ndarray) -> sparse.csr_matrix:
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(first[mask], minlength=n))])
+        return sparse.csr_matrix((np.ones(int(indptr[-1])), second[mask], indptr),
+                                 shape=(n, n))
+
+    return (rows(a_won) + rows(b_won).T).tocsr()
 
 
 def connectivity_from_edges(items: pd.Index, src: np.ndarray, dst: np.ndarray,
@@ -227,6 +245,12 @@ def connectivity_from_edges(items: pd.Index, src: np.ndarray, dst: np.ndarray,
     """
     n = items.size
     graph = sparse.csr_matrix((np.ones(src.size), (src, dst)), shape=(n, n))
+    return _connectivity(items, graph, wins, losses, ties)
+
+
+def _connectivity(items: pd.Index, graph: sparse.csr_matrix, wins: np.ndarray,
+                  losses: np.ndarray, ties: np.ndarray) -> Connectivity:
+    """:func:`connectivity_from_edges` on the win graph as a sparse matrix."""
     n_comp, comp = csgraph.connected_components(graph, directed=True, connection="weak")
     n_strong, strong = csgraph.connected_components(graph, directed=True, connection="strong")
     comp = _relabel_by_size(comp)

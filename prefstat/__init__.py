@@ -34,7 +34,7 @@ from .exceptions import (
     PrefstatError,
     PrefstatWarning,
 )
-from .models import BradleyTerry, PlackettLuce, Thurstone
+from .models import BradleyTerry, PlackettLuce, RaterBradleyTerry, Thurstone
 
 __version__ = "0.1.0.dev0"
 
@@ -68,6 +68,7 @@ __all__ = [
     "PlackettLuce",
     "PrefstatError",
     "PrefstatWarning",
+    "RaterBradleyTerry",
     "Thurstone",
     "__version__",
     "audit",

@@ -158,9 +158,32 @@ def test_analytic_gradient_equals_finite_differences(effects):
         assert grad[j] == pytest.approx((fp - fm) / (2 * h), abs=1e-6 * (1 + abs(grad[j])))
 
 
+@pytest.mark.parametrize("effects", EFFECTS)
+def test_davidson_gradient_equals_finite_differences(effects):
+    prob, rng = _random_problem(effects, seed=4)
+    # split each cell's "b" weight into b and ties
+    nt = np.minimum(rng.integers(0, 2, prob.r.size).astype(float), prob.n - prob.y)
+    prob = rl.RaterProblem(prob.a, prob.b, prob.r, prob.o, prob.y, prob.n, prob.n_items,
+                           prob.n_raters, 0, effects, True, nt=nt)
+    beta = rng.normal(size=prob.n_fixed) * 0.5
+    beta[-1] = -0.3  # log nu
+    sd = np.array([0.7, 0.4, 0.5])
+    _, grad = rl.evaluate(prob, beta, sd)
+    x = np.concatenate([beta, sd])
+    p = beta.size
+    for j in np.flatnonzero(np.concatenate([np.ones(p, dtype=bool), effects])):
+        h = 1e-5
+        xp, xm = x.copy(), x.copy()
+        xp[j] += h
+        xm[j] -= h
+        fp = rl.evaluate(prob, xp[:p], xp[p:], gradient=False)[0].value
+        fm = rl.evaluate(prob, xm[:p], xm[p:], gradient=False)[0].value
+        assert grad[j] == pytest.approx((fp - fm) / (2 * h), abs=1e-6 * (1 + abs(grad[j])))
+
+
 def _brute_force_laplace(prob, beta, sd):
     """Laplace value from scipy modes and a numerical Hessian, one rater at a time."""
-    s, h = prob.unpack(beta)
+    s, h, _ = prob.unpack(beta)
     pb, rel, taste = prob.effects
     total = 0.0
     for rater in range(prob.n_raters):
@@ -270,11 +293,11 @@ def test_predict_proba_consensus_and_per_rater():
     np.testing.assert_allclose(p.sum(axis=1), 1.0)
     s = model.strengths_["estimate"]
     h = model.params_.loc[("order_effect", "order_effect"), "estimate"]
-    assert p.loc[0, "a_wins"] == pytest.approx(special.expit(s["i0"] - s["i2"] + h))
+    assert p.loc[0, "a"] == pytest.approx(special.expit(s["i0"] - s["i2"] + h))
     rater = model.raters_["position_bias"].idxmax()
     pr = model.predict_proba("i0", "i2", rater=rater)
     bias = model.raters_.loc[rater, "position_bias"]
-    assert pr.loc[0, "a_wins"] == pytest.approx(special.expit(s["i0"] - s["i2"] + bias))
+    assert pr.loc[0, "a"] == pytest.approx(special.expit(s["i0"] - s["i2"] + bias))
 
 
 def test_sum_to_zero_and_reference_agree():
@@ -409,3 +432,81 @@ def test_taste_sd_with_four_judgements_per_effect():
     df, truth = _simulate_raters(0, sd_e=0.0)
     vc = prefstat.RaterBradleyTerry(taste=True).fit(df).variance_components_
     assert abs(vc.loc["taste", "sd"] - truth["taste"]) < 2 * vc.loc["taste", "se"]
+
+
+def test_davidson_ties_at_the_boundary_equal_the_engine():
+    # identical raters (no between-rater variation): the fit is the fixed-effects
+    # Davidson model with an order effect, as BradleyTerry(ties="davidson") fits it
+    base = _simulate(7, n_raters=1, m=300)
+    rng = np.random.default_rng(7)
+    base.loc[rng.random(len(base)) < 0.2, "outcome"] = "tie"
+    df = pd.concat([base.assign(rater=f"r{k}") for k in range(10)], ignore_index=True)
+    model = prefstat.RaterBradleyTerry(ties="davidson").fit(df)
+    assert model.singular_
+    plain = prefstat.BradleyTerry(ties="davidson", order_effect=True).fit(df)
+    np.testing.assert_allclose(model.params_["estimate"], plain.params_["estimate"], atol=1e-6)
+    np.testing.assert_allclose(model.params_["se"], plain.params_["se"], rtol=1e-4)
+    assert model.loglik_ == pytest.approx(plain.loglik_, abs=1e-8)
+    probs = model.predict_proba(["i0", "i1"], ["i2", "i0"])
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+    np.testing.assert_allclose(probs.to_numpy(), plain.predict_proba(["i0", "i1"], ["i2", "i0"])
+                               [["a", "b", "tie"]].to_numpy(), atol=1e-6)
+
+
+def test_davidson_ties_with_rater_variation():
+    df = _simulate(8, sd_d=0.6)
+    rng = np.random.default_rng(8)
+    df.loc[rng.random(len(df)) < 0.15, "outcome"] = "tie"
+    model = prefstat.RaterBradleyTerry(ties="davidson").fit(df)
+    assert not model.singular_
+    assert ("tie", "log_nu") in model.params_.index
+    assert model.variance_components_.loc["position_bias", "sd"] > 0.3
+    with pytest.raises(InvalidParameterError, match="tie_handling"):
+        prefstat.RaterBradleyTerry(ties="davidson", tie_handling="half").fit(df)
+
+
+@pytest.mark.parametrize("dense_k", [True, False])
+@pytest.mark.parametrize("davidson", [False, True])
+@pytest.mark.parametrize("effects", EFFECTS)
+def test_conditional_information_equals_numerical_schur_complement(effects, davidson, dense_k,
+                                                                   monkeypatch):
+    # J_bb - K' (J + Lambda^-2)^-1 K with J_bb, K from second differences of the
+    # conditional log-likelihood l(beta, b) at the modes
+    prob, rng = _random_problem(effects, seed=6)
+    if davidson:
+        nt = np.minimum(rng.integers(0, 2, prob.r.size).astype(float), prob.n - prob.y)
+        prob = rl.RaterProblem(prob.a, prob.b, prob.r, prob.o, prob.y, prob.n, prob.n_items,
+                               prob.n_raters, 0, effects, True, nt=nt)
+    beta = rng.normal(size=prob.n_fixed) * 0.5
+    sd = np.array([0.7, 0.4, 0.5])
+    state, _ = rl.evaluate(prob, beta, sd, gradient=False)
+    b_hat = (state.lam * state.v).ravel()
+    ones = np.where(prob.slot_type >= 0, 1.0, 0.0)
+    p = beta.size
+
+    def loglik(x):
+        s, h, tau = prob.unpack(x[:p])
+        return float(rl._cell_terms(prob, s, h, ones, x[p:].reshape(ones.shape), tau)["ll"].sum())
+
+    x0 = np.concatenate([beta, b_hat])
+    used = np.concatenate([np.ones(p, dtype=bool), (prob.slot_type >= 0).ravel()])
+    idx = np.flatnonzero(used)
+    eps = 1e-4
+    H = np.zeros((idx.size, idx.size))
+    for i, gi in enumerate(idx):
+        for j, gj in enumerate(idx[: i + 1]):
+            e_i, e_j = np.zeros(x0.size), np.zeros(x0.size)
+            e_i[gi], e_j[gj] = eps, eps
+            H[i, j] = H[j, i] = (loglik(x0 + e_i + e_j) - loglik(x0 + e_i - e_j)
+                                 - loglik(x0 - e_i + e_j) + loglik(x0 - e_i - e_j)) / (4 * eps**2)
+    A = np.zeros((b_hat.size, b_hat.size))
+    q = prob.q
+    for r in range(prob.n_raters):
+        blk = state.lam[r][:, None] * state.minv[r] * state.lam[r][None, :]
+        A[r * q:(r + 1) * q, r * q:(r + 1) * q] = blk
+    A = A[np.ix_(used[p:], used[p:])]
+    expected = -H[:p, :p] - H[:p, p:] @ A @ H[p:, :p]
+    if not dense_k:
+        monkeypatch.setattr(rl, "_DENSE_K_LIMIT", 0)
+    got = rl.conditional_information(prob, beta, state)
+    np.testing.assert_allclose(got, expected, atol=2e-5 * np.abs(expected).max())

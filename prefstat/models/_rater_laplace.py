@@ -44,6 +44,9 @@ from ..exceptions import ConvergenceError
 COMPONENTS = ("position_bias", "reliability", "taste")
 _INNER_TOL = 1e-20
 _INNER_MAX = 200
+# conditional_information builds K (raters x slots x fixed parameters) densely up to this
+# many entries, sparse beyond
+_DENSE_K_LIMIT = 2e7
 
 
 @dataclass
@@ -61,6 +64,7 @@ class RaterProblem:
     pivot: int  # internal item fixed at 0 (identification is applied afterwards)
     effects: tuple[bool, bool, bool]  # position_bias, reliability, taste
     order_effect: bool
+    nt: np.ndarray | None = None  # Davidson: weight of ties (y is then "a" only)
     # layout, filled by __post_init__
     q: int = 0
     slot_type: np.ndarray = field(default=None, repr=False)  # (R, q) 0 d, 1 e, 2 u, -1 pad
@@ -112,17 +116,24 @@ class RaterProblem:
         self.kinds = tuple(kinds)
 
     @property
-    def n_fixed(self) -> int:
-        """Free fixed parameters: items but the pivot, then the order effect."""
-        return self.n_items - 1 + int(self.order_effect)
+    def davidson(self) -> bool:
+        return self.nt is not None
 
-    def unpack(self, beta: np.ndarray) -> tuple[np.ndarray, float]:
+    @property
+    def n_fixed(self) -> int:
+        """Free fixed parameters: items but the pivot, the order effect, the tie parameter."""
+        return self.n_items - 1 + int(self.order_effect) + int(self.davidson)
+
+    def unpack(self, beta: np.ndarray) -> tuple[np.ndarray, float, float]:
+        """Strengths (pivot at 0), order effect and Davidson's log nu from ``beta``."""
         s = np.zeros(self.n_items)
         free = np.ones(self.n_items, dtype=bool)
         free[self.pivot] = False
         s[free] = beta[: self.n_items - 1]
-        h = float(beta[self.n_items - 1]) if self.order_effect else 0.0
-        return s, h
+        k = self.n_items - 1
+        h = float(beta[k]) if self.order_effect else 0.0
+        tau = float(beta[k + int(self.order_effect)]) if self.davidson else 0.0
+        return s, h, tau
 
     def lambdas(self, sd: np.ndarray) -> np.ndarray:
         """(R, q) standard deviation of each slot (0 for padding)."""
@@ -144,7 +155,7 @@ class LaplaceState:
 
 
 def _cell_terms(prob: RaterProblem, s: np.ndarray, h: float, lam: np.ndarray,
-                v: np.ndarray) -> dict:
+                v: np.ndarray, tau: float = 0.0) -> dict:
     """Per-cell linear predictor, its local derivatives and the log-likelihood terms."""
     bval = lam * v
     kinds = prob.kinds
@@ -161,16 +172,20 @@ def _cell_terms(prob: RaterProblem, s: np.ndarray, h: float, lam: np.ndarray,
     lam_r = 1.0 + e
     delta = s[prob.a] - s[prob.b] + ua - ub
     eta = lam_r * delta + prob.o * (h + d)
-    # one exponential for both p = expit(eta) and log(1 + e^eta) (np.logaddexp is ~5x
-    # slower than this on 10^6 cells)
-    ea = np.exp(-np.abs(eta))
-    inv = 1.0 / (1.0 + ea)
-    p = np.where(eta >= 0, inv, ea * inv)
-    pq = ea * inv * inv
-    f1 = prob.y - prob.n * p
-    f2 = -prob.n * pq
-    f3 = f2 * (1.0 - 2.0 * p)
-    ll = prob.y * eta - prob.n * (np.maximum(eta, 0.0) + np.log1p(ea))
+    out: dict = {}
+    if prob.davidson:
+        f1, f2, f3, ll, p = _davidson_terms(prob, eta, tau, out)
+    else:
+        # one exponential for both p = expit(eta) and log(1 + e^eta) (np.logaddexp is
+        # ~5x slower than this on 10^6 cells)
+        ea = np.exp(-np.abs(eta))
+        inv = 1.0 / (1.0 + ea)
+        p = np.where(eta >= 0, inv, ea * inv)
+        pq = ea * inv * inv
+        f1 = prob.y - prob.n * p
+        f2 = -prob.n * pq
+        f3 = f2 * (1.0 - 2.0 * p)
+        ll = prob.y * eta - prob.n * (np.maximum(eta, 0.0) + np.log1p(ea))
     g = np.empty((m, len(kinds)))
     lam_r = np.broadcast_to(lam_r, (m,))
     for i, kind in enumerate(kinds):
@@ -182,8 +197,36 @@ def _cell_terms(prob: RaterProblem, s: np.ndarray, h: float, lam: np.ndarray,
             g[:, i] = lam_r
         else:
             g[:, i] = -lam_r
-    return {"eta": eta, "p": p, "f1": f1, "f2": f2, "f3": f3, "ll": ll, "g": g,
-            "lam_r": lam_r, "delta": delta}
+    out.update({"eta": eta, "p": p, "f1": f1, "f2": f2, "f3": f3, "ll": ll, "g": g,
+                "lam_r": lam_r, "delta": delta})
+    return out
+
+
+def _davidson_terms(prob: RaterProblem, eta: np.ndarray, tau: float, out: dict) -> tuple:
+    """Davidson (1970) cell log-likelihood and its derivatives in eta and tau = log nu.
+
+    With x = eta / 2: P(a) = e^x / D, P(b) = e^-x / D, P(tie) = e^tau / D,
+    D = e^x + e^-x + e^tau (the engine's ``davidson`` kernel). ``m1 = P(a) - P(b)`` and
+    ``m2 = P(a) + P(b) - m1^2`` are the first two derivatives of log D in x.
+    """
+    na, nt, N = prob.y, prob.nt, prob.n
+    nb = N - na - nt
+    x = 0.5 * eta
+    top = np.maximum(np.abs(x), tau)
+    ea, eb, et = np.exp(x - top), np.exp(-x - top), np.exp(tau - top)
+    den = ea + eb + et
+    pa, pb, pt = ea / den, eb / den, et / den
+    m1 = pa - pb
+    m2 = pa + pb - m1 * m1
+    f1 = 0.5 * (na - nb - N * m1)
+    f2 = -0.25 * N * m2
+    f3 = -0.125 * N * m1 * (pt - 2.0 * m2)
+    ll = na * x - nb * x + nt * tau - N * (top + np.log(den))
+    out["l_t"] = nt - N * pt  # d l / d tau
+    out["f1_t"] = 0.5 * N * m1 * pt  # d f1 / d tau = d2 l / d eta d tau
+    out["f2_t"] = 0.25 * N * pt * (pa + pb - 2.0 * m1 * m1)  # d f2 / d tau
+    out["i_tt"] = N * pt * (1.0 - pt)  # - d2 l / d tau2
+    return f1, f2, f3, ll, pa
 
 
 def _bilinear_pairs(prob: RaterProblem) -> list[tuple[int, int, float]]:
@@ -198,6 +241,9 @@ def _bilinear_pairs(prob: RaterProblem) -> list[tuple[int, int, float]]:
 def _scatter_vec(prob: RaterProblem, w: np.ndarray) -> np.ndarray:
     """Sum per-cell local vectors (m, l) into (R, q)."""
     R, q = prob.n_raters, prob.q
+    if not prob.effects[2]:  # local slot i is slot i of every rater
+        return np.column_stack([np.bincount(prob.r, weights=w[:, i], minlength=R)
+                                for i in range(q)]) if q else np.zeros((R, 0))
     flat = (prob.r[:, None] * q + prob.local).ravel()
     return np.bincount(flat, weights=w.ravel(), minlength=R * q).reshape(R, q)
 
@@ -205,6 +251,13 @@ def _scatter_vec(prob: RaterProblem, w: np.ndarray) -> np.ndarray:
 def _scatter_mat(prob: RaterProblem, w: np.ndarray) -> np.ndarray:
     """Sum per-cell local matrices (m, l, l) into (R, q, q)."""
     R, q = prob.n_raters, prob.q
+    if not prob.effects[2]:
+        out = np.empty((R, q, q))
+        for i in range(q):
+            for j in range(i, q):
+                out[:, i, j] = out[:, j, i] = np.bincount(prob.r, weights=w[:, i, j],
+                                                          minlength=R)
+        return out
     loc = prob.local
     flat = (prob.r[:, None, None] * q * q + loc[:, :, None] * q + loc[:, None, :]).ravel()
     return np.bincount(flat, weights=w.ravel(), minlength=R * q * q).reshape(R, q, q)
@@ -212,13 +265,31 @@ def _scatter_mat(prob: RaterProblem, w: np.ndarray) -> np.ndarray:
 
 def _gather_mat(prob: RaterProblem, mat: np.ndarray) -> np.ndarray:
     """Local (m, l, l) sub-blocks of per-rater matrices (R, q, q)."""
+    if not prob.effects[2]:
+        return mat[prob.r]
     loc = prob.local
     return mat[prob.r[:, None, None], loc[:, :, None], loc[:, None, :]]
+
+
+def _gather_vec(prob: RaterProblem, vec: np.ndarray) -> np.ndarray:
+    """Local (m, l) entries of per-rater vectors (R, q)."""
+    if not prob.effects[2]:
+        return vec[prob.r]
+    return vec[prob.r[:, None], prob.local]
 
 
 def _info(prob: RaterProblem, c: dict, fisher: bool = False) -> np.ndarray:
     """Observed (or expected) information J of the random effects, per rater, b-coordinates."""
     g = c["g"]
+    if not prob.effects[2]:  # no bilinear terms without taste: J = sum -f2 g g'
+        R, q = prob.n_raters, prob.q
+        out = np.empty((R, q, q))
+        nf2 = -c["f2"]
+        for i in range(q):
+            for j in range(i, q):
+                out[:, i, j] = out[:, j, i] = np.bincount(prob.r, weights=nf2 * g[:, i] * g[:, j],
+                                                          minlength=R)
+        return out
     w = -c["f2"][:, None, None] * g[:, :, None] * g[:, None, :]
     if not fisher:
         for i, j, val in _bilinear_pairs(prob):
@@ -231,13 +302,13 @@ def _rater_objective(prob: RaterProblem, c: dict, v: np.ndarray) -> np.ndarray:
 
 
 def conditional_modes(prob: RaterProblem, s: np.ndarray, h: float, sd: np.ndarray,
-                      v0: np.ndarray | None = None) -> tuple:
+                      v0: np.ndarray | None = None, tau: float = 0.0) -> tuple:
     """Newton iterations for the modes of every rater's effects (vectorised over raters)."""
     R, q = prob.n_raters, prob.q
     lam = prob.lambdas(sd)
     v = np.zeros((R, q)) if v0 is None else v0.copy()
     eye = np.eye(q)
-    c = _cell_terms(prob, s, h, lam, v)
+    c = _cell_terms(prob, s, h, lam, v, tau)
     for it in range(1, _INNER_MAX + 1):
         if q == 0:
             return v, c, lam, it, None, None
@@ -264,7 +335,7 @@ def conditional_modes(prob: RaterProblem, s: np.ndarray, h: float, sd: np.ndarra
         t = np.ones(R)
         for _ in range(40):
             vn = v + t[:, None] * step
-            cn = _cell_terms(prob, s, h, lam, vn)
+            cn = _cell_terms(prob, s, h, lam, vn, tau)
             worse = _rater_objective(prob, cn, vn) < obj - 1e-12 * np.abs(obj)
             if not worse.any():
                 break
@@ -281,8 +352,8 @@ def evaluate(prob: RaterProblem, beta: np.ndarray, sd: np.ndarray,
              v0: np.ndarray | None = None, gradient: bool = True
              ) -> tuple[LaplaceState, np.ndarray | None]:
     """Laplace value and its gradient in (beta, sd)."""
-    s, h = prob.unpack(beta)
-    v, c, lam, it, J, M = conditional_modes(prob, s, h, sd, v0)
+    s, h, tau = prob.unpack(beta)
+    v, c, lam, it, J, M = conditional_modes(prob, s, h, sd, v0, tau)
     R, q = prob.n_raters, prob.q
     loglik = float(c["ll"].sum())
     if q:
@@ -315,10 +386,10 @@ def evaluate(prob: RaterProblem, beta: np.ndarray, sd: np.ndarray,
             gamma += val * Aloc[:, i, j]
             GAg[:, j] += val * Ag[:, i]
         common = f3 * alpha + f2 * gamma
-        # tau: d log det / d b (fixed Lambda), per rater and slot
-        tau = _scatter_vec(prob, -(common[:, None] * g + 2.0 * f2[:, None] * GAg))
-        w = (A @ tau[:, :, None])[:, :, 0]
-        wloc = w[prob.r[:, None], prob.local]
+        # d log det / d b (fixed Lambda), per rater and slot
+        dld = _scatter_vec(prob, -(common[:, None] * g + 2.0 * f2[:, None] * GAg))
+        w = (A @ dld[:, :, None])[:, :, 0]
+        wloc = _gather_vec(prob, w)
         wg = np.einsum("ki,ki->k", wloc, g)
         Age = Ag[:, ie] if ie is not None else 0.0
         we = wloc[:, ie] if ie is not None else 0.0
@@ -328,7 +399,7 @@ def evaluate(prob: RaterProblem, beta: np.ndarray, sd: np.ndarray,
         ld_h = -(common * prob.o) + f2 * wg * prob.o
     else:
         ld_sa = ld_sb = ld_h = 0.0
-        tau = np.zeros((R, 0))
+        dld = np.zeros((R, 0))
     gs = (np.bincount(prob.a, weights=f1 * lam_r - 0.5 * ld_sa, minlength=n_items)
           + np.bincount(prob.b, weights=-f1 * lam_r - 0.5 * ld_sb, minlength=n_items))
     free = np.ones(n_items, dtype=bool)
@@ -336,6 +407,10 @@ def evaluate(prob: RaterProblem, beta: np.ndarray, sd: np.ndarray,
     parts = [gs[free]]
     if prob.order_effect:
         parts.append(np.array([float(np.sum(f1 * prob.o - 0.5 * ld_h))]))
+    if prob.davidson:
+        # d l / d tau, and the log det through the weights (direct) and the modes
+        ld_t = (-(c["f2_t"] * alpha + c["f1_t"] * gamma) + c["f1_t"] * wg) if q else 0.0
+        parts.append(np.array([float(np.sum(c["l_t"] - 0.5 * ld_t))]))
     # variance components
     gsd = np.zeros(3)
     if q:
@@ -350,7 +425,7 @@ def evaluate(prob: RaterProblem, beta: np.ndarray, sd: np.ndarray,
             ld1 = 2.0 * float((diag_mlj * E).sum())
             rhs = E * gradb - lam * (J @ (E * v)[:, :, None])[:, :, 0]
             db = E * v + lam * (minv @ rhs[:, :, None])[:, :, 0]
-            ld2 = float((tau * db).sum())
+            ld2 = float((dld * db).sum())
             gsd[comp] = env - 0.5 * (ld1 + ld2)
     return state, np.concatenate([*parts, gsd])
 
@@ -446,63 +521,81 @@ def conditional_information(prob: RaterProblem, beta: np.ndarray, state: Laplace
     """lme4's RX-style information of beta: J_bb - K' (J + Lambda^-2)^-1 K at the modes.
 
     ``J_bb`` is the observed information of the fixed effects given the modes and
-    ``K`` the cross information with each rater's effects.
+    ``K`` the cross information with each rater's effects. Both are accumulated by
+    counting (one ``bincount`` per pair of a cell's parameters) into dense arrays.
     """
     c = state.cells
     n, p = prob.n_items, beta.size
+    m = prob.r.size
     f1, f2 = c["f1"], c["f2"]
     lam_r = c["lam_r"]
     free = np.ones(n, dtype=bool)
     free[prob.pivot] = False
     col = np.full(n, -1)
     col[free] = np.arange(n - 1)
-    # psi: d eta / d beta per cell, as (cell, column, value) triples
-    rows_a, rows_b = col[prob.a], col[prob.b]
-    info = np.zeros((p, p))
-    trip_c, trip_v, trip_k = [], [], []
-    for cc, vv in ((rows_a, lam_r), (rows_b, -lam_r)):
-        keep = cc >= 0
-        trip_k.append(np.flatnonzero(keep))
-        trip_c.append(cc[keep])
-        trip_v.append(vv[keep])
+    # psi: d eta / d beta per cell, as (column, value) pairs; the pivot's column is dropped
+    psi_c = [col[prob.a], col[prob.b]]
+    psi_v = [lam_r, -lam_r]
     if prob.order_effect:
-        keep = prob.o != 0
-        trip_k.append(np.flatnonzero(keep))
-        trip_c.append(np.full(keep.sum(), p - 1))
-        trip_v.append(prob.o[keep])
-    ks, cs, vs = (np.concatenate(x) for x in (trip_k, trip_c, trip_v))
-    # J_bb = sum_k -f2 psi psi'
-    from scipy import sparse
-
-    Psi = sparse.csr_matrix((vs, (ks, cs)), shape=(prob.r.size, p))
-    info += (Psi.T @ sparse.diags(-f2) @ Psi).toarray()
+        psi_c.append(np.full(m, n - 1))
+        psi_v.append(prob.o)
+    t = n - 1 + int(prob.order_effect)  # column of the tie parameter (Davidson)
+    # J_bb = sum_k -f2 psi psi' (+ the tie parameter's rows)
+    flat, weight = [], []
+    for ci, vi in zip(psi_c, psi_v):
+        for cj, vj in zip(psi_c, psi_v):
+            keep = (ci >= 0) & (cj >= 0)
+            flat.append(ci[keep] * p + cj[keep])
+            weight.append((-f2 * vi * vj)[keep])
+    if prob.davidson:
+        for ci, vi in zip(psi_c, psi_v):
+            keep = ci >= 0
+            cross = (-c["f1_t"] * vi)[keep]
+            flat += [ci[keep] * p + t, t * p + ci[keep]]
+            weight += [cross, cross]
+        flat.append(np.array([t * p + t]))
+        weight.append(np.array([float(np.sum(c["i_tt"]))]))
+    info = np.bincount(np.concatenate(flat), weights=np.concatenate(weight),
+                       minlength=p * p).reshape(p, p)
     q = prob.q
-    if q == 0:
+    A = state.lam[:, :, None] * state.minv * state.lam[:, None, :]
+    if q == 0 or not np.any(A):
         return info
     # K_r = sum_k f2 g psi' + f1 C (C: d g / d s_a = +1, d s_b = -1 at the e slot)
     g = c["g"]
     R = prob.n_raters
     kinds = prob.kinds
-    rows, colsK, vals = [], [], []
+    rows, cols, vals = [], [], []
     for i in range(len(kinds)):
         slot_row = prob.r * q + prob.local[:, i]
-        rows.append(slot_row[ks])
-        colsK.append(cs)
-        vals.append(f2[ks] * g[ks, i] * vs)
-    if "e" in kinds:
-        ie = kinds.index("e")
-        slot_row = prob.r * q + prob.local[:, ie]
-        for cc, sign in ((rows_a, 1.0), (rows_b, -1.0)):
-            keep = cc >= 0
+        for cj, vj in zip(psi_c, psi_v):
+            keep = cj >= 0
             rows.append(slot_row[keep])
-            colsK.append(cc[keep])
+            cols.append(cj[keep])
+            vals.append((f2 * g[:, i] * vj)[keep])
+        if prob.davidson:
+            rows.append(slot_row)
+            cols.append(np.full(m, t))
+            vals.append(c["f1_t"] * g[:, i])
+    if "e" in kinds:
+        slot_row = prob.r * q + prob.local[:, kinds.index("e")]
+        for cj, sign in zip(psi_c[:2], (1.0, -1.0)):
+            keep = cj >= 0
+            rows.append(slot_row[keep])
+            cols.append(cj[keep])
             vals.append(sign * f1[keep])
-    K = sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(colsK))),
-                          shape=(R * q, p))
-    A = state.lam[:, :, None] * state.minv * state.lam[:, None, :]
-    # A = C C' per rater (PSD); K' A K = (C'K)'(C'K)
+    # A = C C' per rater (PSD), so K' A K = (C'K)'(C'K)
     evals, evecs = np.linalg.eigh(A)
     C = evecs * np.sqrt(np.clip(evals, 0.0, None))[:, None, :]
+    rows_, cols_, vals_ = (np.concatenate(x) for x in (rows, cols, vals))
+    if R * q * p <= _DENSE_K_LIMIT:  # dense K, one batched product per rater and one GEMM
+        K = np.bincount(rows_ * p + cols_, weights=vals_, minlength=R * q * p).reshape(R, q, p)
+        B = (np.swapaxes(C, 1, 2) @ K).reshape(R * q, p)
+        info -= B.T @ B
+        return info
+    from scipy import sparse
+
+    K = sparse.csr_matrix((vals_, (rows_, cols_)), shape=(R * q, p))
     Cbd = sparse.block_diag([C[r].T for r in range(R)], format="csr")
     B = Cbd @ K
     info -= (B.T @ B).toarray()

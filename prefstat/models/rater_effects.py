@@ -68,9 +68,13 @@ class RaterBradleyTerry(FittedModelMixin):
     order_effect : bool, default True
         Estimate the global order effect ``h``. With ``False`` the position
         biases are centred on 0.
+    ties : {None, "davidson"}, default None
+        Ties model: Davidson (1970) as in :class:`prefstat.BradleyTerry`, with
+        one tie parameter ``log_nu`` for all raters (``params_`` group
+        ``tie``); rater effects act on the linear predictor inside it.
     tie_handling : {None, "half"}, default None
-        ``"half"`` counts a tie as half a win for each side; without it a tie
-        in the data is an error.
+        Without a ties model: ``"half"`` counts a tie as half a win for each
+        side; with neither, a tie in the data is an error.
     reference : item label, optional
         ``None``: consensus strengths sum to zero; a label fixes that item at 0.
     intervals : {"auto", "profile", "wald"}, default "auto"
@@ -162,13 +166,15 @@ class RaterBradleyTerry(FittedModelMixin):
 
     def __init__(self, position_bias: bool = True, reliability: bool = False,
                  taste: bool = False, order_effect: bool = True,
-                 tie_handling: str | None = None, reference: Any = None,
+                 ties: str | None = None, tie_handling: str | None = None,
+                 reference: Any = None,
                  intervals: str = "auto", conf_level: float = 0.95,
                  max_iter: int = 1000) -> None:
         self.position_bias = position_bias
         self.reliability = reliability
         self.taste = taste
         self.order_effect = order_effect
+        self.ties = ties
         self.tie_handling = tie_handling
         self.reference = reference
         self.intervals = intervals
@@ -210,7 +216,8 @@ class RaterBradleyTerry(FittedModelMixin):
         # identifiability and starting values: the plain fit (raises the engine's typed
         # errors for disconnected or separable data, and for ties without tie_handling)
         plain = BradleyTerry(order_effect=self.order_effect and bool(o_row.any()),
-                             tie_handling=self.tie_handling, reference=self.reference)
+                             ties=self.ties, tie_handling=self.tie_handling,
+                             reference=self.reference)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             plain.fit(df, item_a=item_a, item_b=item_b, outcome=outcome, weight=weight)
@@ -221,10 +228,19 @@ class RaterBradleyTerry(FittedModelMixin):
         return self
 
     def _check_options(self) -> None:
+        if self.ties not in (None, "davidson"):
+            raise InvalidParameterError(
+                f"ties must be None or 'davidson', got {self.ties!r} (Rao-Kupper is not "
+                "available with rater effects)."
+            )
         if self.tie_handling not in (None, "half"):
             raise InvalidParameterError(
-                f"tie_handling must be None or 'half', got {self.tie_handling!r}; a ties model "
-                "(Davidson, Rao-Kupper) with rater effects is not available yet."
+                f"tie_handling must be None or 'half', got {self.tie_handling!r}."
+            )
+        if self.ties is not None and self.tie_handling is not None:
+            raise InvalidParameterError(
+                "tie_handling='half' is for models without a ties model; with "
+                f"ties={self.ties!r} ties are modelled, so leave tie_handling=None."
             )
         if self.intervals not in ("auto", "profile", "wald"):
             raise InvalidParameterError(
@@ -261,7 +277,8 @@ class RaterBradleyTerry(FittedModelMixin):
         out = data.outcome
         w = data.weight
         ties = (out == TIE) | (out == TIE_BOTHBAD)
-        y_row = w * (out == A_WINS) + 0.5 * w * ties
+        half = 0.0 if self.ties == "davidson" else 0.5
+        y_row = w * (out == A_WINS) + half * w * ties
         n_row = w * ((out == A_WINS) | (out == B_WINS) | ties)
         o_int = o_row.astype(np.int64)
         key = ((data.rater.astype(np.int64) * n + data.a) * n + data.b) * 2 + o_int
@@ -273,10 +290,13 @@ class RaterBradleyTerry(FittedModelMixin):
         b, rest = rest % n, rest // n
         a, r = rest % n, rest // n
         keep = tot > 0
+        nt = None
+        if self.ties == "davidson":
+            nt = np.bincount(inv, weights=w * ties, minlength=uniq.size)[keep]
         pivot = 0 if self.reference is None else int(data.items.get_loc(self.reference))
         self._data = data
         return rl.RaterProblem(a[keep], b[keep], r[keep], o[keep], y[keep], tot[keep], n, R,
-                               pivot, effects, order_effect)
+                               pivot, effects, order_effect, nt=nt)
 
     def _fit_problem(self, prob: rl.RaterProblem, plain: BradleyTerry, data: ComparisonData,
                      effects: tuple[bool, bool, bool]) -> None:
@@ -289,6 +309,8 @@ class RaterBradleyTerry(FittedModelMixin):
         beta0 = s0[free]
         if prob.order_effect:
             beta0 = np.append(beta0, float(est.loc[("order_effect", "order_effect")]))
+        if prob.davidson:
+            beta0 = np.append(beta0, float(est.loc[("tie", "log_nu")]))
         active = np.array(effects)
         sd0 = np.where(active, [0.5, 0.3, 0.5], 0.0)
         # preconditioner: the plain model's information at the start for the fixed
@@ -427,11 +449,12 @@ class RaterBradleyTerry(FittedModelMixin):
         cov, method, H = self._covariance(prob, fit, free_sd, info0)
         self.cov_method_ = method
         # fixed parameters with the pivot back in, then the chosen identification
-        s, h = prob.unpack(fit.beta)
-        theta = np.append(s, h) if prob.order_effect else s
+        s, h, tau = prob.unpack(fit.beta)
+        extra = [h] * prob.order_effect + [tau] * prob.davidson
+        theta = np.append(s, extra)
         free = np.ones(n, dtype=bool)
         free[prob.pivot] = False
-        idx = np.flatnonzero(np.append(free, True) if prob.order_effect else free)
+        idx = np.flatnonzero(np.append(free, np.ones(len(extra), dtype=bool)))
         full = np.zeros((theta.size, theta.size))
         full[np.ix_(idx, idx)] = cov[:p, :p]
         ref = None if self.reference is None else prob.pivot
@@ -440,6 +463,8 @@ class RaterBradleyTerry(FittedModelMixin):
         names = [("item", it) for it in data.items]
         if prob.order_effect:
             names.append(("order_effect", "order_effect"))
+        if prob.davidson:
+            names.append(("tie", "log_nu"))
         index = pd.MultiIndex.from_tuples(names, names=["group", "name"])
         self.params_ = wald_table(theta, se, index, self.conf_level)
         self.cov_ = pd.DataFrame(full, index=index, columns=index)
@@ -490,7 +515,7 @@ class RaterBradleyTerry(FittedModelMixin):
                       h: float) -> None:
         st = fit.state
         R = prob.n_raters
-        s, _ = prob.unpack(fit.beta)
+        s, _, _ = prob.unpack(fit.beta)
         bval = st.lam * st.v
         A = st.lam[:, :, None] * st.minv * st.lam[:, None, :]
         cond_var = np.einsum("rii->ri", A) if prob.q else np.zeros((R, 0))
@@ -543,7 +568,8 @@ class RaterBradleyTerry(FittedModelMixin):
         Returns
         -------
         pandas.DataFrame
-            Columns ``a_wins, b_wins``; rows sum to 1.
+            Columns ``a, b`` (and ``tie`` with ``ties="davidson"``), as
+            :meth:`prefstat.BradleyTerry.predict_proba`; rows sum to 1.
         """
         self._check_fitted()
         a_l = np.atleast_1d(np.asarray(a, dtype=object))
@@ -571,8 +597,14 @@ class RaterBradleyTerry(FittedModelMixin):
                 t = self.taste_.loc[rater, "estimate"]
                 d = (d + t.reindex(a_l).fillna(0.0).to_numpy()
                      - t.reindex(b_l).fillna(0.0).to_numpy())
-        p = 1.0 / (1.0 + np.exp(-(lam * d + h + bias)))
-        return pd.DataFrame({"a_wins": p, "b_wins": 1.0 - p})
+        eta = lam * d + h + bias
+        if "tie" in groups:  # Davidson: x = eta / 2, weights e^x, e^-x, nu
+            nu = float(np.exp(est.loc[("tie", "log_nu")]))
+            wa, wb = np.exp(eta / 2), np.exp(-eta / 2)
+            den = wa + wb + nu
+            return pd.DataFrame({"a": wa / den, "b": wb / den, "tie": nu / den})
+        p = 1.0 / (1.0 + np.exp(-eta))
+        return pd.DataFrame({"a": p, "b": 1.0 - p})
 
     def summary(self) -> Summary:
         """Fit report: model, fit statistics, variance components and estimates.

@@ -249,7 +249,9 @@ class AuditReport:
         -------
         dict of str to matplotlib.figure.Figure
             By name: ``coverage``, ``forest``, ``win_probability``,
-            ``calibration``, ``raters`` and ``cycle``, those the data allow.
+            ``calibration``, ``raters`` and ``cycle``, those the data allow;
+            new pyplot figures, as the :mod:`prefstat.plotting` functions draw
+            them (``plt.close(fig)`` releases one).
 
         Raises
         ------
@@ -325,9 +327,12 @@ class AuditReport:
         -------
         str
         """
+        from . import plotting
+
         images: dict[str, str] | None
         try:
-            figures = self.figures()
+            with plotting._standalone_figures():  # only saved: keep them out of pyplot
+                figures = self.figures()
         except ImportError:
             images = None
         else:

@@ -2,9 +2,10 @@
 
 Every function takes a result object (a fitted model, a diagnostic's result,
 or the comparison table) and returns a :class:`matplotlib.figure.Figure`.
-Without ``ax`` the figure is a standalone ``Figure``, not registered with
-``pyplot``: nothing is shown or kept alive behind your back. Pass ``ax`` (for
-example from ``matplotlib.pyplot.subplots``) to draw into your own figure.
+Without ``ax`` the figure is new and managed by ``pyplot``, like one from
+``matplotlib.pyplot.subplots``: a notebook or a sphinx-gallery page shows it,
+``plt.show()`` shows it, and ``plt.close(fig)`` releases it (pyplot keeps it
+alive until then). Pass ``ax`` to draw into a figure of your own instead.
 
 matplotlib is imported when a function is called, so ``import prefstat`` works
 without it; a call without it raises :class:`~prefstat.MissingDependencyError`.
@@ -12,7 +13,9 @@ without it; a call without it raises :class:`~prefstat.MissingDependencyError`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -43,8 +46,23 @@ __all__ = [
 _BLUE, _RED, _GREY = "#3465a4", "#cc0000", "#888888"
 
 
+# Set while a renderer that only saves the figures (AuditReport.to_html) draws them: figures
+# are then standalone, never registered with pyplot (no GUI backend, no figure left open).
+_STANDALONE: ContextVar[bool] = ContextVar("prefstat_standalone_figures", default=False)
+
+
+@contextmanager
+def _standalone_figures() -> Iterator[None]:
+    """Draw figures that pyplot does not track while the context is active."""
+    token = _STANDALONE.set(True)
+    try:
+        yield
+    finally:
+        _STANDALONE.reset(token)
+
+
 def _axes(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:
-    """Return the figure and axes to draw on: ``ax``'s, or a new standalone figure."""
+    """Return the figure and axes to draw on: ``ax``'s, or a new pyplot figure."""
     try:
         from matplotlib.figure import Figure
     except ImportError as err:
@@ -53,7 +71,12 @@ def _axes(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:
         ) from err
     if ax is not None:
         return ax.figure, ax
-    fig = Figure(figsize=size, layout="constrained")
+    if _STANDALONE.get():
+        fig = Figure(figsize=size, layout="constrained")
+    else:
+        from matplotlib import pyplot as plt
+
+        fig = plt.figure(figsize=size, layout="constrained")
     return fig, fig.add_subplot()
 
 
@@ -82,7 +105,7 @@ def plot_strengths(model: Any, bootstrap: BootstrapResult | None = None, *,
     max_items : int, default 40
         Show at most this many items (the strongest).
     ax : matplotlib.axes.Axes, optional
-        Draw here instead of on a new figure.
+        Draw here instead of on a new pyplot figure.
 
     Returns
     -------
@@ -154,7 +177,7 @@ def plot_win_probabilities(model: Any, *, max_items: int = 25,
         Show at most this many items (the strongest); cells are annotated
         with their value up to 12 items.
     ax : matplotlib.axes.Axes, optional
-        Draw here instead of on a new figure.
+        Draw here instead of on a new pyplot figure.
 
     Returns
     -------
@@ -206,7 +229,7 @@ def plot_coverage(data: pd.DataFrame | ComparisonData, *, max_items: int = 60,
     max_items : int, default 60
         Largest number of items drawn as a matrix.
     ax : matplotlib.axes.Axes, optional
-        Draw here instead of on a new figure.
+        Draw here instead of on a new pyplot figure.
     **columns
         Column names, as for :meth:`ComparisonData.from_frame`.
 
@@ -276,7 +299,7 @@ def plot_raters(agreement: Agreement, *, ax: Axes | None = None) -> Figure:
     agreement : prefstat.diagnostics.Agreement
         The result of :func:`prefstat.diagnostics.agreement`.
     ax : matplotlib.axes.Axes, optional
-        Draw here instead of on a new figure.
+        Draw here instead of on a new pyplot figure.
 
     Returns
     -------
@@ -330,7 +353,7 @@ def plot_calibration(model: Any, data: pd.DataFrame | ComparisonData, *, n_bins:
     n_bins : int, default 10
         Number of bins.
     ax : matplotlib.axes.Axes, optional
-        Draw here instead of on a new figure.
+        Draw here instead of on a new pyplot figure.
     **columns
         Column names, as for :meth:`ComparisonData.from_frame`.
 
@@ -403,7 +426,7 @@ def plot_cycle(data: pd.DataFrame | ComparisonData, items: Sequence[Any], *,
     items : sequence
         The items to draw (at least two), in cyclic order.
     ax : matplotlib.axes.Axes, optional
-        Draw here instead of on a new figure.
+        Draw here instead of on a new pyplot figure.
     **columns
         Column names, as for :meth:`ComparisonData.from_frame`.
 

@@ -306,6 +306,15 @@ def test_html_without_matplotlib_says_so(demo, monkeypatch):
         report.figures()
 
 
+def test_html_leaves_no_pyplot_figure_open(demo):
+    """The page only embeds its figures: none is registered with pyplot (or shown)."""
+    plt = pytest.importorskip("matplotlib.pyplot")
+    _, report = demo
+    plt.close("all")
+    assert "<img" in report.to_html()
+    assert plt.get_fignums() == []
+
+
 def test_prefstat_imports_without_matplotlib():
     code = ("import sys; sys.modules['matplotlib'] = None; "
             "import prefstat, prefstat.plotting, prefstat.cli; "

@@ -248,6 +248,49 @@ def test_sounds_has_intransitive_assessors(shared):
         assert {(r, a, b), (r, b, c), (r, c, a)} <= chosen
 
 
+def test_by_rater_equals_each_raters_own_table():
+    """Each rater's row, triads, reversed verdicts (with their source rows), components and
+    cycles are those of transitivity() on that rater's rows alone: per-rater tournaments
+    share nothing but the encoding. n_boot=0 keeps the Monte Carlo p-values out (NaN)."""
+    sim = simulate_comparisons(n_items=5, n_comparisons=600, n_raters=12, strength_sd=0.3,
+                               tie_parameter=-1.0, intransitive_cluster=4, random_state=2)
+    df = sim.data.set_index(sim.data.index * 7 + 5)  # labels that are not positions
+    items = sorted(set(df["item_a"]) | set(df["item_b"]))
+    by = transitivity(df, rater="rater", by="rater", n_boot=0, items=items)
+    assert len(by.kendall) == df["rater"].nunique()
+    assert by.kendall["reversals"].sum() > 0 and len(by.triads) > 0  # something to compare
+    assert by.kendall["complete"].any() and not by.kendall["complete"].all()
+    tables = ("triads", "feedback_arc_set", "components", "cycles")
+    for rater, sub in df.groupby("rater"):
+        alone = transitivity(sub.drop(columns="rater"), n_boot=0, items=items)
+        pd.testing.assert_series_equal(by.kendall.loc[rater], alone.kendall.iloc[0],
+                                       check_names=False)
+        for name in tables:
+            mine = getattr(by, name)
+            mine = mine[mine["rater"] == rater].drop(columns="rater").reset_index(drop=True)
+            # Values only: a rater without cycles adds empty object-dtype components and
+            # cycles frames, and the concatenation keeps object dtype for those columns.
+            pd.testing.assert_frame_equal(mine, getattr(alone, name), check_dtype=False)
+
+
+def test_by_rater_without_rater_says_how_to_name_it():
+    df = pd.DataFrame({"item_a": ["x", "y"], "item_b": ["y", "z"], "outcome": "a",
+                       "rater": ["p", "q"]})
+    with pytest.raises(prefstat.InvalidParameterError,
+                       match=r"has a 'rater' column: pass rater='rater', as in "
+                             r"transitivity\(df, by='rater', rater='rater'\)"):
+        transitivity(df, by="rater")
+    with pytest.raises(ValueError, match=r"rater='<column>'.*'item_a', 'item_b', 'outcome', "
+                                         r"'judge'"):
+        transitivity(df.rename(columns={"rater": "judge"}), by="rater")
+    with pytest.raises(prefstat.InvalidParameterError, match="square matrix"):
+        transitivity(DOG, by="rater")
+    encoded = prefstat.ComparisonData.from_frame(df)
+    with pytest.raises(prefstat.InvalidParameterError, match=r"from_frame\(df, rater="):
+        transitivity(encoded, by="rater")
+    assert len(transitivity(df, by="rater", rater="rater", n_boot=0).kendall) == 2
+
+
 # ---------------------------------------------------------- feedback arcs
 def _brute_force_fas(n: int, src: np.ndarray, dst: np.ndarray, cost: np.ndarray) -> float:
     best = np.inf

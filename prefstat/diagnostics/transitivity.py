@@ -58,8 +58,8 @@ from .. import _encoding as enc
 from .._random import as_generator
 from .._report import Summary
 from ..convert import from_matrix
-from ..data import ComparisonData
-from ..exceptions import InvalidParameterError, NotIdentifiableError
+from ..data import ComparisonData, PairCounts
+from ..exceptions import InvalidParameterError, NotIdentifiableError, format_examples
 from ..models import BradleyTerry
 from . import _cycles as cyc
 from ._hodge import hodge_decomposition
@@ -304,7 +304,8 @@ def transitivity(
         Bad input table or matrix (not square, negative counts, ...); see
         :meth:`ComparisonData.from_frame` and :func:`prefstat.convert.from_matrix`.
     InvalidParameterError
-        An argument out of range, or ``by="rater"`` without a rater column.
+        An argument out of range, or ``by="rater"`` without a rater column
+        (``rater=`` must name it, even a column called ``"rater"``).
 
     Notes
     -----
@@ -345,12 +346,14 @@ def transitivity(
     1   meat  chocolate  apple
     """
     _check_parameters(by, flow, n_boot, max_triples)
+    _check_raters(data, by, rater, item_a)
     rng = as_generator(random_state, "transitivity")
     d, from_square = _encode(data, item_a, item_b, outcome, weight, rater, items)
     if by == "rater" and d.rater is None:
         raise InvalidParameterError(
-            "by='rater' needs a rater column: pass rater='<column>' (or a ComparisonData "
-            "encoded with one)."
+            "by='rater' needs raters, but the ComparisonData has none; encode the table "
+            "with ComparisonData.from_frame(df, rater='<column>'), or pass the table itself "
+            "with rater='<column>'."
         )
     notes = _convention_notes(from_square)
     pooled = _Pairs.from_counts(d, by_rater=False)
@@ -397,6 +400,29 @@ def _check_parameters(by: Any, flow: Any, n_boot: Any, max_triples: Any) -> None
             raise InvalidParameterError(f"{name} must be an integer >= {low}, got {value!r}.")
 
 
+def _check_raters(data: Any, by: Any, rater: str | None, item_a: str) -> None:
+    """Before encoding: ``by="rater"`` on a table needs its rater column named."""
+    if by != "rater" or rater is not None or not isinstance(data, pd.DataFrame):
+        return
+    if _is_matrix(data, item_a):
+        raise InvalidParameterError(
+            "by='rater' needs raters, but a square matrix of win counts has none; pass a "
+            "comparison table (item_a, item_b, outcome and a rater column) with "
+            "rater='<column>'."
+        )
+    if "rater" in data.columns:
+        raise InvalidParameterError(
+            "by='rater' reads the raters from the column named by rater=, which is None; "
+            "the table has a 'rater' column: pass rater='rater', as in "
+            "transitivity(df, by='rater', rater='rater')."
+        )
+    raise InvalidParameterError(
+        "by='rater' reads the raters from the column named by rater=, which is None; pass "
+        "rater='<column>' naming the table's rater column (its columns: "
+        f"{format_examples(data.columns)})."
+    )
+
+
 def _is_matrix(df: pd.DataFrame, item_a: str) -> bool:
     return (item_a not in df.columns and df.shape[1] > 0 and all(
         pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)
@@ -435,7 +461,11 @@ def _convention_notes(from_square: bool) -> list[str]:
 # ------------------------------------------------------------------ pairs
 @dataclass(frozen=True)
 class _Pairs:
-    """Compared pairs ``i < j`` (codes local to the compared items) and their counts."""
+    """Compared pairs ``i < j`` (codes local to the compared items) and their counts.
+
+    ``cell`` is each pair's cell in the aggregated table; the index labels of that cell's
+    source rows are ``row_labels[row_bounds[cell]:row_bounds[cell + 1]]``.
+    """
 
     items: pd.Index
     i: np.ndarray
@@ -444,18 +474,19 @@ class _Pairs:
     wins_j: np.ndarray
     ties: np.ndarray
     cell: np.ndarray
-    row_cell: np.ndarray
-    rows: pd.Index
+    row_labels: np.ndarray
+    row_bounds: np.ndarray
 
     @classmethod
     def from_counts(cls, d: ComparisonData, by_rater: bool) -> _Pairs:
         pc = d.pair_counts(ordered=False, by_rater=by_rater, return_rows=True)
-        return cls.from_cells(d, pc.first, pc.second, pc.counts,
-                              np.arange(pc.n_cells), np.asarray(pc.row_cell))
+        return cls.from_cells(d, pc.first, pc.second, pc.counts, np.arange(pc.n_cells),
+                              *_rows_by_cell(d, pc))
 
     @classmethod
     def from_cells(cls, d: ComparisonData, first: np.ndarray, second: np.ndarray,
-                   counts: np.ndarray, cell: np.ndarray, row_cell: np.ndarray) -> _Pairs:
+                   counts: np.ndarray, cell: np.ndarray, row_labels: np.ndarray,
+                   row_bounds: np.ndarray) -> _Pairs:
         ties = counts[:, enc.TIE] + counts[:, enc.TIE_BOTHBAD]
         total = counts[:, enc.A_WINS] + counts[:, enc.B_WINS] + ties
         keep = total > 0
@@ -464,7 +495,7 @@ class _Pairs:
         li, lj = local[: keep.sum()], local[keep.sum():]
         return cls(items=d.items[used], i=li, j=lj, wins_i=counts[keep, enc.A_WINS],
                    wins_j=counts[keep, enc.B_WINS], ties=ties[keep], cell=cell[keep],
-                   row_cell=row_cell, rows=d.rows)
+                   row_labels=row_labels, row_bounds=row_bounds)
 
     @property
     def n(self) -> int:
@@ -486,13 +517,21 @@ class _Pairs:
 
     def source_rows(self, pairs: np.ndarray) -> list[list[Any]]:
         """Index labels of the source rows behind each pair in ``pairs``."""
-        order = np.argsort(self.row_cell, kind="stable")
-        sorted_cells = self.row_cell[order]
-        labels = np.asarray(self.rows, dtype=object)[order]
         cells = self.cell[pairs]
-        lo = np.searchsorted(sorted_cells, cells, side="left")
-        hi = np.searchsorted(sorted_cells, cells, side="right")
-        return [labels[a:b].tolist() for a, b in zip(lo.tolist(), hi.tolist())]
+        lo, hi = self.row_bounds[cells], self.row_bounds[cells + 1]
+        return [self.row_labels[a:b].tolist() for a, b in zip(lo.tolist(), hi.tolist())]
+
+
+def _rows_by_cell(d: ComparisonData, pc: PairCounts) -> tuple[np.ndarray, np.ndarray]:
+    """Index labels of the source rows grouped by cell (in row order), and each cell's bounds.
+
+    Sorted once per aggregation, so that every tournament built on its cells (one per
+    rater with ``by="rater"``) looks its rows up by slicing.
+    """
+    row_cell = np.asarray(pc.row_cell)
+    order = np.argsort(row_cell, kind="stable")
+    bounds = np.searchsorted(row_cell[order], np.arange(pc.n_cells + 1))
+    return np.asarray(d.rows, dtype=object)[order], bounds
 
 
 def _triangles(p: _Pairs, verdict: np.ndarray | None, limit: int, rng: np.random.Generator
@@ -624,7 +663,7 @@ def _by_rater(d: ComparisonData, limit: int, n_boot: int, rng: np.random.Generat
     raters, rater_codes = d.raters, pc.rater
     if raters is None or rater_codes is None:  # by="rater" was checked by the caller
         raise InvalidParameterError("by='rater' needs a rater column.")
-    row_cell = np.asarray(pc.row_cell)
+    row_labels, row_bounds = _rows_by_cell(d, pc)
     rows: list[dict[str, Any]] = []
     triads: list[pd.DataFrame] = []
     fas: list[pd.DataFrame] = []
@@ -637,7 +676,7 @@ def _by_rater(d: ComparisonData, limit: int, n_boot: int, rng: np.random.Generat
     for r in range(d.n_raters):
         cells = order[bounds[r]:bounds[r + 1]]
         p = _Pairs.from_cells(d, pc.first[cells], pc.second[cells], pc.counts[cells], cells,
-                              row_cell)
+                              row_labels, row_bounds)
         if p.i.size == 0:
             continue
         tri, counts = _triangles(p, p.verdict, limit, rng)

@@ -355,7 +355,7 @@ class RaterBradleyTerry(FittedModelMixin):
 
     # ------------------------------------------------------------- inference
     def _covariance(self, prob: rl.RaterProblem, fit: rl.LaplaceFit, free_sd: np.ndarray,
-                    info0: np.ndarray) -> tuple[np.ndarray, str]:
+                    info0: np.ndarray) -> tuple[np.ndarray, str, np.ndarray]:
         p = fit.beta.size
         k = p + int(free_sd.sum())
         scale = np.concatenate([1.0 / np.sqrt(np.maximum(np.diag(info0), 1e-12)),
@@ -404,7 +404,7 @@ class RaterBradleyTerry(FittedModelMixin):
         free_sd = free_sd.copy()
         free_sd[comp] = False
 
-        seen = {"rise": 0.0, "at": est}
+        seen = {"rise": 0.0, "at": est, "unconverged": False}
 
         def drop(t: float) -> float:
             x = x_hat[o] - slope * (t - est)
@@ -413,6 +413,7 @@ class RaterBradleyTerry(FittedModelMixin):
             sd[free_sd] = x[p:]
             pf = rl.fit_laplace(prob, x[:p], sd, active, fixed=fixed, precond=Lo,
                                 max_iter=self.max_iter)
+            seen["unconverged"] = seen["unconverged"] or not pf.converged
             dev = 2.0 * (top - pf.state.value)
             if dev < seen["rise"]:
                 seen["rise"], seen["at"] = dev, t
@@ -436,6 +437,11 @@ class RaterBradleyTerry(FittedModelMixin):
                 "maximum and its interval is not reliable. This happens with very few "
                 "judgements per rater; fit with a simpler set of effects or more data.",
                 ConvergenceWarning, stacklevel=4)
+        if seen["unconverged"]:
+            warnings.warn(
+                f"a re-fit of the {rl.COMPONENTS[comp]} sd profile did not meet its gradient "
+                "tolerance; the profile interval may be inaccurate (raise max_iter, or use "
+                "intervals='wald').", ConvergenceWarning, stacklevel=4)
         if np.isinf(upper):
             return lower, np.inf
         upper = optimize.brentq(drop, est, hi, xtol=1e-5 * hi) if est > 0 or drop(0.0) <= 0 \
@@ -519,6 +525,10 @@ class RaterBradleyTerry(FittedModelMixin):
         bval = st.lam * st.v
         A = st.lam[:, :, None] * st.minv * st.lam[:, None, :]
         cond_var = np.einsum("rii->ri", A) if prob.q else np.zeros((R, 0))
+        # a component at sd = 0 is absent from the fit: its modes are 0 by construction and
+        # a conditional SE of 0 would read as "measured exactly", so it is NaN
+        zero = np.isin(prob.slot_type, np.flatnonzero(fit.sd == 0))
+        cond_var = np.where(zero, np.nan, cond_var)
         diff = s[prob.a] - s[prob.b]
         agree = np.where(diff > 0, prob.y, np.where(diff < 0, prob.n - prob.y, prob.n / 2))
         n_r = np.bincount(prob.r, weights=prob.n, minlength=R)

@@ -98,6 +98,13 @@ def _dask(out: str) -> str:
             + f"; same counts: {same[1] if same else '?'}")
 
 
+def _rater_effects(out: str) -> str:
+    rows = _rows(out, r"^\s*(\d+)\s+(\d+)\s+(\d+)\s+(position_bias|\+ reliability)\s+([\d.]+)")
+    return ("RaterBradleyTerry, " + ", ".join(
+        f"{m[4]} at {m[1]} items x {m[2]} raters x {int(m[3]):,}: {m[5]} s" for m in rows)
+        + "; target < 60 s at 10^3 x 10^3 x 10^6")
+
+
 BENCHMARKS = [
     Benchmark("aggregate.py", ("--rows", "1000000", "--items", "200", "10000", "--repeat", "1"),
               _aggregate),
@@ -108,6 +115,7 @@ BENCHMARKS = [
     Benchmark("bootstrap.py", ("--sizes", "100:1e5", "--n-boot", "50", "--no-cluster"),
               _bootstrap),
     Benchmark("bt_large.py", ("--items", "1e4", "--rows", "1e6"), _bt_large),
+    Benchmark("rater_effects.py", ("--sizes", "100:100:1e5"), _rater_effects),
     Benchmark("transitivity.py", ("--sizes", "100:1e5"), _transitivity),
     Benchmark("ingest.py", ("--rows", "1e6"), _ingest),
     Benchmark("parquet_stream.py",

@@ -144,9 +144,12 @@ class NotIdentifiableError(PrefstatError, ValueError):
 
     Raised when the comparison graph is disconnected or when the data are
     separable (some items never win or never lose within a component), so the
-    maximum likelihood estimate is infinite or not unique. The
-    :class:`~prefstat.diagnostics.Connectivity` result that explains the
-    problem is attached as ``connectivity``.
+    maximum likelihood estimate is infinite or not unique; and when an order
+    effect is asked for that the design confounds with the item strengths
+    (e.g. one item always shown first) or that diverges. The
+    :class:`~prefstat.diagnostics.Connectivity` result of the data is
+    attached as ``connectivity`` (it may be ``None`` when the comparison
+    graph is not at fault).
     """
 
     def __init__(self, message: str, connectivity: Any = None) -> None:

@@ -383,6 +383,142 @@ def test_order_effect_separation_is_reported():
         prefstat.BradleyTerry(order_effect=True).fit(df)
 
 
+def test_order_effect_divergence_is_refused_under_a_penalty_too():
+    # The ridge acts on the strengths only, so it cannot make an infinite h finite.
+    df = pd.DataFrame({"item_a": ["x", "y", "x", "z", "y", "z"],
+                       "item_b": ["y", "x", "z", "x", "z", "y"], "outcome": "a"})
+    for model in (prefstat.BradleyTerry(order_effect=True, penalty=1.0),
+                  prefstat.BradleyTerry(order_effect=True, penalty=1.0, cov_type="robust")):
+        with pytest.raises(prefstat.NotIdentifiableError, match="order effect diverges"):
+            model.fit(df)
+
+
+def _star(ties=False, seed=11):
+    """A baseline 'a' always shown first against b..e (Arena-Hard's design)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for b, s in zip("bcde", [0.5, -0.2, 0.1, 1.0]):
+        for u in rng.random(60):
+            p = special.expit(-s + 0.3)
+            rows.append(("a", b, "tie" if ties and u > 0.9 else "a" if u < 0.9 * p else "b"))
+    return pd.DataFrame(rows, columns=["item_a", "item_b", "outcome"])
+
+
+@pytest.mark.parametrize(("model", "ties"), [
+    (prefstat.BradleyTerry(order_effect=True), False),
+    (prefstat.Thurstone(order_effect=True), False),
+    (prefstat.BradleyTerry(order_effect=True, ties="davidson"), True),
+    (prefstat.BradleyTerry(order_effect=True, ties="rao-kupper"), True),
+    (prefstat.Thurstone(order_effect=True, tie_handling="half"), True),
+    (prefstat.BradleyTerry(order_effect=True, cov_type="robust"), False),
+])
+def test_order_effect_confounded_with_strengths_is_refused(model, ties):
+    with pytest.raises(prefstat.NotIdentifiableError,
+                       match=r"confounded with the item strengths: every comparison shows an "
+                             r"item of \{'a'\} first and one of \{'b', 'c', 'd' and 1 more\}"
+                       ) as err:
+        model.fit(_star(ties))
+    message = str(err.value)
+    assert "Fit without order_effect=True" in message and "randomised" in message
+    assert "penalty=<positive number>" in message
+    assert err.value.connectivity.mle_exists  # the graph itself is fine
+    # Without the order effect the same table fits.
+    type(model)(**{**model.get_params(), "order_effect": False}).fit(_star(ties))
+
+
+def test_layered_order_design_is_refused_and_bias_reduction_does_not_help():
+    # x before y, y before z, z before w: levels x > y > z > w, no pair in both orders.
+    df = pd.DataFrame({"item_a": ["x", "x", "y", "y", "z", "z"],
+                       "item_b": ["y", "y", "z", "z", "w", "w"],
+                       "outcome": ["a", "b", "a", "b", "a", "b"]})
+    with pytest.raises(prefstat.NotIdentifiableError,
+                       match=r"levels \(\{'x'\} -> \{'y'\} -> \{'z'\} -> \{'w'\}\)"):
+        prefstat.BradleyTerry(order_effect=True).fit(df)
+    with pytest.raises(prefstat.NotIdentifiableError, match="bias_reduction=True does not help"):
+        prefstat.BradleyTerry(order_effect=True, bias_reduction=True).fit(df)
+    # Zero-weight cells are not observations: they cannot identify h either.
+    df2 = pd.concat([df, pd.DataFrame({"item_a": ["y"], "item_b": ["x"], "outcome": ["a"]})])
+    df2["w"] = [1.0] * len(df) + [0.0]
+    with pytest.raises(prefstat.NotIdentifiableError, match="confounded"):
+        prefstat.BradleyTerry(order_effect=True).fit(df2, weight="w")
+
+
+@pytest.mark.parametrize("kwargs", [{"penalty": 1.0}, {"penalty": 1.0, "cov_type": "robust"}])
+def test_confounded_order_effect_under_a_penalty_warns(kwargs):
+    with pytest.warns(prefstat.IdentifiabilityWarning,
+                      match="confounded with the item strengths.*depends on that penalty"):
+        model = prefstat.BradleyTerry(order_effect=True, **kwargs).fit(_star())
+    assert np.isfinite(model.params_["se"]).all()
+    assert any("confounded" in w for w in model.warnings_)
+
+
+@pytest.mark.parametrize("design", ["one pair both ways", "cycle"])
+@pytest.mark.parametrize("cls", [prefstat.BradleyTerry, prefstat.Thurstone])
+def test_identified_order_designs_still_fit_as_the_glm(design, cls):
+    """A star plus one reversed pair, or a cycle of first-shown items (no pair in both
+    orders), identifies h; the fit must match statsmodels' binomial GLM."""
+    if design == "cycle":
+        df, _ = simulate(n_items=3, n=600, seed=8, order=0.4, link=cls._link)
+        # Keep one orientation per pair: i00 -> i01 -> i02 -> i00.
+        keep = {("i00", "i01"), ("i01", "i02"), ("i02", "i00")}
+        df = df[[pair in keep for pair in zip(df["item_a"], df["item_b"])]]
+    else:
+        df = _star()
+        df = pd.concat([df, pd.DataFrame({"item_a": ["b"] * 6, "item_b": ["a"] * 6,
+                                          "outcome": list("aabbba")})], ignore_index=True)
+    reference = sorted(set(df["item_a"]))[0]
+    ours = cls(order_effect=True, reference=reference).fit(df)
+    items = sorted(set(df["item_a"]) | set(df["item_b"]))[1:]
+    x = pd.DataFrame({k: (df["item_a"] == k).astype(float) - (df["item_b"] == k) for k in items})
+    x["order_effect"] = 1.0
+    y = (df["outcome"] == "a").astype(float)
+    fam = sm.families.Binomial(sm.families.links.Logit() if cls._link == "logit"
+                               else sm.families.links.Probit())
+    glm = sm.GLM(y, x, family=fam).fit(tol=1e-13, maxiter=100)
+    np.testing.assert_allclose(ours.strengths_.loc[items, "estimate"], glm.params[items],
+                               atol=PARAM_TOL)
+    got = ours.params_.loc[("order_effect", "order_effect")]
+    assert got["estimate"] == pytest.approx(glm.params["order_effect"], abs=PARAM_TOL)
+    assert got["se"] == pytest.approx(glm.bse["order_effect"], rel=1e-5)
+
+
+def test_arena_hard_order_effect_is_refused(shared):
+    """Arena-Hard's published battles show the baseline first in every battle."""
+    from prefstat.convert import from_arena
+
+    raw = pd.read_json(shared("llm/arena_hard_battles.jsonl"), lines=True)
+    df = from_arena(raw)
+    with pytest.raises(prefstat.NotIdentifiableError,
+                       match=r"item of \{'claude-3-haiku-20240307'\} first") as err:
+        prefstat.BradleyTerry(ties="davidson", order_effect=True).fit(df)
+    assert "Fit without order_effect=True" in str(err.value)
+    with pytest.raises(prefstat.NotIdentifiableError, match="confounded"):
+        prefstat.BradleyTerry(tie_handling="half", order_effect=True).fit(df)
+    plain = prefstat.BradleyTerry(ties="davidson").fit(df)
+    assert np.isfinite(plain.params_["se"]).all() and plain.params_["se"].max() < 1.0
+
+
+def test_disconnected_message_suggests_components_not_bias_reduction():
+    df = pd.DataFrame({"item_a": ["a", "b", "c", "d"], "item_b": ["b", "a", "d", "c"],
+                       "outcome": ["a", "b", "a", "b"]})
+    with pytest.raises(prefstat.NotIdentifiableError) as err:
+        prefstat.BradleyTerry().fit(df)
+    message = str(err.value)
+    assert "Fit each component separately" in message and "penalty=<positive" in message
+    assert "bias_reduction" not in message
+    with pytest.raises(prefstat.NotIdentifiableError) as err:
+        prefstat.BradleyTerry(bias_reduction=True).fit(df)
+    message = str(err.value)
+    assert message.index("Fit each component separately") < message.index(
+        "bias_reduction=True does not bridge disconnected components")
+    assert "or bias_reduction=True (Firth" not in message
+    # Separation within a connected graph: bias reduction is the suggestion.
+    separable = pd.DataFrame({"item_a": ["x", "x", "y"], "item_b": ["y", "z", "z"],
+                              "outcome": ["a", "a", "b"]})
+    with pytest.raises(prefstat.NotIdentifiableError, match=r"bias_reduction=True \(Firth"):
+        prefstat.BradleyTerry().fit(separable)
+
+
 def test_graded_outcome_must_be_collapsed_explicitly():
     levels = ["a>>b", "a>b", "=", "b>a", "b>>a"]
     df = pd.DataFrame({"item_a": ["x", "y"], "item_b": ["y", "x"],

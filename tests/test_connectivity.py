@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import prefstat
 from prefstat.diagnostics import connectivity
+from prefstat.diagnostics.connectivity import order_levels
 from tests.conftest import shared_file
 
 
@@ -101,3 +102,47 @@ def test_model_error_carries_the_analysis():
     with pytest.raises(prefstat.NotIdentifiableError) as err:
         prefstat.BradleyTerry().fit(df)
     assert list(err.value.connectivity.never_lose) == ["x"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6)), min_size=1, max_size=14))
+def test_order_levels_match_the_rank_of_the_design(cells):
+    """The order effect is confounded iff its column (all ones) lies in the span of the
+    item-difference columns: an independent check by matrix rank."""
+    cells = [c for c in cells if c[0] != c[1]]
+    if not cells:
+        return
+    first, second = (np.array(x) for x in zip(*cells))
+    x = np.zeros((len(cells), 7))
+    x[np.arange(len(cells)), first] += 1.0
+    x[np.arange(len(cells)), second] -= 1.0
+    with_order = np.column_stack([x, np.ones(len(cells))])
+    confounded = np.linalg.matrix_rank(with_order) == np.linalg.matrix_rank(x)
+    level = order_levels(first, second, 7)
+    assert (level is not None) == confounded
+    if level is not None:
+        assert (level[first] - level[second] == 1).all()
+
+
+def test_order_levels_of_a_star_a_chain_and_a_cycle():
+    # One item always shown first: two levels.
+    assert order_levels(np.array([0, 0, 0]), np.array([1, 2, 3]), 4).tolist() == [0, -1, -1, -1]
+    # A chain of first-shown items (layered design), plus a separate component.
+    level = order_levels(np.array([0, 1, 3]), np.array([1, 2, 4]), 5)
+    assert level.tolist() == [0, -1, -2, 0, -1]
+    # A pair in both orders, or a cycle, identifies the order effect.
+    assert order_levels(np.array([0, 1]), np.array([1, 0]), 2) is None
+    assert order_levels(np.array([0, 1, 2]), np.array([1, 2, 0]), 3) is None
+    # A chain with a shortcut: 0 is shown before 2, which sits two levels below it.
+    assert order_levels(np.array([0, 1, 0]), np.array([1, 2, 2]), 3) is None
+
+
+def test_summary_remedies_fit_the_failure():
+    separable = connectivity(pd.DataFrame({"item_a": ["x", "x"], "item_b": ["y", "z"],
+                                           "outcome": "a"}))
+    assert "bias_reduction=True (finite" in str(separable.summary())
+    split = connectivity(pd.DataFrame({"item_a": ["a", "b", "c", "d"],
+                                       "item_b": ["b", "a", "d", "c"], "outcome": "a"}))
+    text = str(split.summary())
+    assert "fit each component separately" in text
+    assert "bias_reduction=True does not bridge" in text

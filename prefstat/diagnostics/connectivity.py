@@ -140,6 +140,10 @@ class Connectivity:
             notes.append(
                 "Remedies: compare across the gap, fit within one component, or ask for "
                 "penalty > 0 or bias_reduction=True (finite, shrunken estimates)."
+                if self.connected else
+                "Remedies: compare across components, fit each component separately, or ask "
+                "for penalty > 0 (finite, shrunken estimates; bias_reduction=True does not "
+                "bridge components)."
             )
         return Summary("Identifiability of the comparison data", facts,
                        {"Items": self.items}, notes)
@@ -246,6 +250,65 @@ def connectivity_from_edges(items: pd.Index, src: np.ndarray, dst: np.ndarray,
     n = items.size
     graph = sparse.csr_matrix((np.ones(src.size), (src, dst)), shape=(n, n))
     return _connectivity(items, graph, wins, losses, ties)
+
+
+def order_levels(first: np.ndarray, second: np.ndarray, n: int) -> np.ndarray | None:
+    """Item levels that confound an order effect with the strengths, if any exist.
+
+    An order effect ``h`` enters every cell (``first`` shown first, ``second``
+    second) as ``lambda_first - lambda_second + h``. It is not identified
+    exactly when there are integer levels ``c`` with ``c[first] - c[second] = 1``
+    on every cell: strengths ``lambda + t c`` with order effect ``h - t``
+    then predict every cell alike, for any ``t``. One item always shown first,
+    and layered designs, are such cases; a single pair shown in both orders, or
+    a cycle of first-shown items, rules them out.
+
+    Levels are assigned by one breadth-first search over the cells (each
+    component from its own root, at level 0) and then checked on every cell,
+    in ``O(cells)``.
+
+    Parameters
+    ----------
+    first, second : numpy.ndarray
+        Item codes of the observed cells (give only cells with positive weight).
+    n : int
+        Number of items.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        The levels (``int64``, one per item; 0 for items without cells) when
+        the order effect is confounded, else ``None``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> order_levels(np.array([0, 0]), np.array([1, 2]), 3)  # item 0 always first
+    array([ 0, -1, -1])
+    >>> order_levels(np.array([0, 1]), np.array([1, 0]), 2) is None  # both orders
+    True
+    """
+    graph = sparse.csr_matrix((np.ones(first.size), (first, second)), shape=(n, n))
+    _, comp = csgraph.connected_components(graph, directed=False)
+    # A virtual root (node n) joined to the first item of each component: one search
+    # reaches every item, each component starting at level 0.
+    roots = np.unique(comp, return_index=True)[1]
+    src = np.concatenate([first, np.full(roots.size, n)])
+    dst = np.concatenate([second, roots])
+    tree = sparse.csr_matrix((np.ones(src.size), (src, dst)), shape=(n + 1, n + 1))
+    _, parent = csgraph.breadth_first_order(tree, n, directed=False,
+                                            return_predecessors=True)
+    parent[n] = n
+    # Level change from an item's parent to the item, along the search tree's cell.
+    step = np.zeros(n + 1, dtype=np.int64)
+    step[second[parent[second] == first]] = -1
+    step[first[parent[first] == second]] = 1
+    # Level = sum of steps up to the root, by pointer doubling: log2(depth) passes.
+    level, up = step, parent
+    while (up != n).any():
+        level, up = level + level[up], up[up]
+    level = level[:n]
+    return level if bool(np.all(level[first] - level[second] == 1)) else None
 
 
 def _connectivity(items: pd.Index, graph: sparse.csr_matrix, wins: np.ndarray,

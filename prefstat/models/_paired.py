@@ -31,7 +31,7 @@ from .._inputs import as_comparison_data
 from .._report import Summary
 from .._solvers import NewtonResult, newton, spd_inverse
 from ..data import OUTCOMES, ComparisonData, PairCounts
-from ..diagnostics.connectivity import Connectivity, connectivity_from_counts
+from ..diagnostics.connectivity import Connectivity, connectivity_from_counts, order_levels
 from ..exceptions import (
     ConvergenceWarning,
     FeatureDimensionError,
@@ -51,6 +51,12 @@ from ._fitted import FittedModelMixin
 _DENSE_MAX = 2500
 # A logit-scale estimate this large means an odds ratio beyond e^25: separation.
 _DIVERGENCE = 25.0
+
+# What to do about an order effect confounded with the item strengths.
+_ORDER_REMEDY = ("Fit without order_effect=True (the strengths then include any advantage of "
+                 "the position they were shown in), collect comparisons with the order "
+                 "randomised (one pair shown in both orders is enough), or pass "
+                 "penalty=<positive number> (the order effect then depends on the penalty).")
 
 _RE_METHODS = ("laplace", "pql")
 _COV_TYPES = ("model", "robust", "cluster")
@@ -458,7 +464,10 @@ class PairedComparisonModel(FittedModelMixin):
         NotIdentifiableError
             The comparison graph is disconnected or separable and neither
             ``penalty`` nor ``bias_reduction`` was asked for; or features or
-            contest columns are aliased (linear combinations of others).
+            contest columns are aliased (linear combinations of others); or
+            ``order_effect=True`` on a design that confounds it with the
+            strengths (e.g. one item always shown first; with ``penalty > 0``
+            this warns instead), or where it diverges.
         InvalidOutcomeError
             The data contain ties and the model was given no way to treat them.
         MissingFeaturesError, FeatureMismatchError, NonFiniteFeaturesError
@@ -499,6 +508,7 @@ class PairedComparisonModel(FittedModelMixin):
         pc = d.pair_counts(ordered=self.order_effect)
         conn = connectivity_from_counts(pc)
         self._check_identifiable(conn)
+        self._check_order_identifiable(d.items, pc.first, pc.second, pc.counts)
         counts = kernel.category_counts(pc.counts, self.tie_handling == "half")
         if kernel.has_tie and tie_weight == 0:
             raise InvalidOutcomeError(
@@ -529,25 +539,78 @@ class PairedComparisonModel(FittedModelMixin):
         self.connectivity_ = conn
         if conn.mle_exists:
             return
-        remedy = ("Pass penalty=<positive number> (a Gaussian prior on strengths) or "
-                  "bias_reduction=True (Firth's penalty), or restrict the data to one "
-                  "strongly connected set of items.")
         if self._penalised():
-            shown = repr(self.penalty) if isinstance(self.penalty, str) else f"{self.penalty:g}"
             msg = ("the maximum likelihood estimate does not exist (" + str(conn.problem())
-                   + f"); the estimates shown exist only because of penalty={shown} and are "
-                   "shrunk towards 0.")
+                   + f"); the estimates shown exist only because of {self._penalty_text()} "
+                   "and are shrunk towards 0.")
         elif self.bias_reduction and conn.connected:
             msg = ("the maximum likelihood estimate does not exist (" + str(conn.problem())
                    + "); the estimates shown are Firth bias-reduced (finite by construction).")
         else:
-            extra = (" bias_reduction does not bridge disconnected components; fit each "
-                     "component separately or use penalty > 0.") if self.bias_reduction else ""
+            if conn.connected:
+                remedy = ("Pass penalty=<positive number> (a Gaussian prior on strengths) or "
+                          "bias_reduction=True (Firth's penalty), or restrict the data to one "
+                          "strongly connected set of items.")
+            else:
+                # Firth's penalty keeps separated estimates finite, but cannot relate
+                # components that were never compared: only a prior (or new data) can.
+                remedy = ("Fit each component separately (err.connectivity.components() "
+                          "lists them), or pass penalty=<positive number> (a Gaussian prior "
+                          "on strengths, which alone then relates the components).")
+                if self.bias_reduction:
+                    remedy += " bias_reduction=True does not bridge disconnected components."
             raise NotIdentifiableError(
-                "cannot estimate strengths: " + str(conn.problem()) + " " + remedy + extra,
+                "cannot estimate strengths: " + str(conn.problem()) + " " + remedy,
                 connectivity=conn,
             )
         self._warn(msg, IdentifiabilityWarning)
+
+    def _check_order_identifiable(self, items: pd.Index, first: np.ndarray,
+                                  second: np.ndarray, nominal: np.ndarray) -> None:
+        """Refuse an order effect confounded with the strengths (warn under a penalty).
+
+        ``first, second`` are the ordered cells and ``nominal`` their outcome
+        counts; see :func:`~prefstat.diagnostics.connectivity.order_levels`.
+        """
+        if not self.order_effect:
+            return
+        seen = nominal.sum(axis=1) > 0
+        first, second = first[seen], second[seen]
+        level = order_levels(first, second, items.size)
+        if level is None:
+            return
+        compared = np.zeros(items.size, dtype=bool)
+        compared[first] = True
+        compared[second] = True
+        values = np.unique(level[compared])[::-1]
+        groups = ["{" + format_examples(items[compared & (level == v)], 3) + "}"
+                  for v in values[:4]]
+        if values.size == 2:
+            design = (f"every comparison shows an item of {groups[0]} first and one of "
+                      f"{groups[1]} second, so the order effect cannot be told apart from the "
+                      "gap in strength between the two groups")
+        else:
+            more = f" -> ... ({values.size} levels)" if values.size > 4 else ""
+            design = ("the items fall into levels (" + " -> ".join(groups) + more + ") and "
+                      "every comparison shows an item first and one of the next level second, "
+                      "so the order effect cannot be told apart from equal steps in strength "
+                      "between the levels")
+        if self._penalised():
+            self._warn("the order effect is confounded with the item strengths: " + design
+                       + f"; it is estimated only because {self._penalty_text()} shrinks the "
+                       "strengths, and it depends on that penalty.", IdentifiabilityWarning)
+            return
+        extra = (" bias_reduction=True does not help: Firth's penalty needs a model whose "
+                 "parameters the design identifies.") if self.bias_reduction else ""
+        raise NotIdentifiableError(
+            "cannot estimate the order effect, which is confounded with the item strengths: "
+            + design + ". " + _ORDER_REMEDY + extra,
+            connectivity=self.connectivity_,
+        )
+
+    def _penalty_text(self) -> str:
+        shown = repr(self.penalty) if isinstance(self.penalty, str) else f"{self.penalty:g}"
+        return f"penalty={shown}"
 
     def _warn(self, msg: str, category: type[Warning]) -> None:
         """Record a recoverable problem and warn about it (from ``fit``)."""
@@ -595,8 +658,7 @@ class PairedComparisonModel(FittedModelMixin):
                 f"{_DIVERGENCE:g} on the {kernel.name} scale): the data are separable. Pass "
                 "penalty > 0 or bias_reduction=True.",
             )
-        if self.penalty == 0:
-            _check_order_divergence(theta, layout)
+        _check_order_divergence(theta, layout)
         index = self._param_index(d, layout, kernel)
         exact = self.se_method == "exact" or (self.se_method == "auto" and dense)
         cov_free = None
@@ -729,6 +791,7 @@ class PairedComparisonModel(FittedModelMixin):
         infinite = np.zeros(n)  # +1 / -1: a free strength whose MLE is +inf / -inf
         if not featured.any():
             self._check_identifiable(conn)
+            self._check_order_identifiable(d.items, st.first, st.second, st.nominal)
         else:
             self.connectivity_ = conn
             if not self._penalised():
@@ -840,6 +903,12 @@ class PairedComparisonModel(FittedModelMixin):
         _, _, info = problem.objective(problem.start(counts), True, counts)
         problem.ridge = saved
         bad = stc.aliased(info, self._free_names(problem, st, kernel, items))
+        if "order_effect" in bad:
+            raise NotIdentifiableError(
+                "cannot estimate the order effect, which is confounded with the free item "
+                "strengths: a linear combination of them (R reports it as NA) predicts every "
+                "comparison as the order effect does. " + _ORDER_REMEDY
+            )
         if bad:
             raise NotIdentifiableError(
                 f"{format_examples(bad)} {'is' if len(bad) == 1 else 'are'} aliased: a linear "
@@ -939,9 +1008,10 @@ class PairedComparisonModel(FittedModelMixin):
     def _check_divergence(self, problem: _Problem, theta: np.ndarray, eta: np.ndarray,
                           finite: np.ndarray, st: Any, items: pd.Index) -> None:
         """Separation shows as strengths or contest terms beyond ±_DIVERGENCE."""
+        layout = problem.layout
+        _check_order_divergence(theta, layout)
         if self._penalised():
             return
-        layout = problem.layout
         # Random effects are shrunk (finite for any finite sigma): only fixed strengths count.
         fixed = finite & ~(st.featured & bool(self.item_random_effect))
         big = fixed & (np.abs(eta - np.median(eta[finite])) > _DIVERGENCE)
@@ -952,7 +1022,6 @@ class PairedComparisonModel(FittedModelMixin):
                 f"{_DIVERGENCE:g} on the {problem.kernel.name} scale): the data are "
                 f"separable{where}. Pass penalty > 0."
             )
-        _check_order_divergence(theta, layout)
         if layout.n_contest:
             cs = layout.contest_index
             terms = st.contest @ theta[cs:cs + layout.n_contest]
@@ -1589,11 +1658,14 @@ def _quadratic(rows: np.ndarray, cov: np.ndarray | None) -> np.ndarray:
 
 
 def _check_order_divergence(theta: np.ndarray, layout: _Layout) -> None:
+    """Refuse an infinite order effect; no penalty bounds it (ridges act on the strengths)."""
     if layout.order_effect and abs(theta[layout.order_index]) > _DIVERGENCE:
         raise NotIdentifiableError(
-            "the order effect diverges: the first-shown item (nearly) always won or "
-            "always lost, so its advantage is infinite. Fit without order_effect or add "
-            "data where the order varies within pairs."
+            f"the order effect diverges (beyond ±{_DIVERGENCE:g}): the first-shown item "
+            "(nearly) always won or always lost, so its advantage is infinite (check that "
+            "item_a is the item shown first, not the winner). Fit without order_effect=True, "
+            "or collect comparisons with the order randomised; a penalty does not help, it "
+            "shrinks the strengths only."
         )
 
 

@@ -502,3 +502,38 @@ def test_conditional_information_equals_numerical_schur_complement(effects, davi
         monkeypatch.setattr(rl, "_DENSE_K_LIMIT", 0)
     got = rl.conditional_information(prob, beta, state)
     np.testing.assert_allclose(got, expected, atol=2e-5 * np.abs(expected).max())
+
+
+def test_rater_blocks_sum_to_the_single_padded_problem():
+    # taste blocks of very different sizes are split into groups; the Laplace value,
+    # its gradient and the conditional information are sums over raters, so the split
+    # must not change them
+    rng = np.random.default_rng(9)
+    n, R = 12, 7
+    a_parts, b_parts, r_parts = [], [], []
+    for rater, size in enumerate([2, 3, 3, 5, 8, 12, 12]):
+        items = rng.choice(n, size, replace=False)
+        m = 4 * size
+        a = rng.choice(items, m)
+        b = rng.choice(items, m)
+        keep = a != b
+        a_parts.append(a[keep])
+        b_parts.append(b[keep])
+        r_parts.append(np.full(keep.sum(), rater))
+    a, b, r = (np.concatenate(x) for x in (a_parts, b_parts, r_parts))
+    m = a.size
+    o = np.ones(m)
+    tot = rng.integers(1, 3, m).astype(float)
+    y = rng.binomial(tot.astype(int), 0.6).astype(float)
+    effects = (True, True, True)
+    single = rl.RaterProblem(a, b, r, o, y, tot, n, R, 0, effects, True)
+    blocks = rl.RaterBlocks.build(a, b, r, o, y, tot, n, R, 0, effects, True)
+    assert len(blocks.parts) > 1
+    beta = rng.normal(size=single.n_fixed) * 0.3
+    sd = np.array([0.6, 0.3, 0.5])
+    s1, g1 = rl.evaluate(single, beta, sd)
+    s2, g2 = rl.evaluate(blocks, beta, sd)
+    assert s2.value == pytest.approx(s1.value, rel=1e-12)
+    np.testing.assert_allclose(g2, g1, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(rl.conditional_information(blocks, beta, s2),
+                               rl.conditional_information(single, beta, s1), atol=1e-10)

@@ -79,8 +79,9 @@ class RaterBradleyTerry(FittedModelMixin):
         ``None``: consensus strengths sum to zero; a label fixes that item at 0.
     intervals : {"auto", "profile", "wald"}, default "auto"
         Intervals of the standard deviations: profile likelihood of the Laplace
-        objective (``"auto"`` uses it up to 300 free parameters) or Wald on the
-        log scale.
+        objective (each trial value is a re-fit; ``"auto"`` uses it up to 300
+        free parameters and 50,000 cells x block size^2) or Wald on the log
+        scale.
     conf_level : float, default 0.95
         Coverage of every interval.
     max_iter : int, default 1000
@@ -272,7 +273,7 @@ class RaterBradleyTerry(FittedModelMixin):
         return values.to_numpy()
 
     def _problem(self, data: ComparisonData, o_row: np.ndarray,
-                 effects: tuple[bool, bool, bool], order_effect: bool) -> rl.RaterProblem:
+                 effects: tuple[bool, bool, bool], order_effect: bool) -> rl.RaterBlocks:
         n, R = data.n_items, data.n_raters
         out = data.outcome
         w = data.weight
@@ -295,10 +296,10 @@ class RaterBradleyTerry(FittedModelMixin):
             nt = np.bincount(inv, weights=w * ties, minlength=uniq.size)[keep]
         pivot = 0 if self.reference is None else int(data.items.get_loc(self.reference))
         self._data = data
-        return rl.RaterProblem(a[keep], b[keep], r[keep], o[keep], y[keep], tot[keep], n, R,
-                               pivot, effects, order_effect, nt=nt)
+        return rl.RaterBlocks.build(a[keep], b[keep], r[keep], o[keep], y[keep], tot[keep], n,
+                                    R, pivot, effects, order_effect, nt=nt)
 
-    def _fit_problem(self, prob: rl.RaterProblem, plain: BradleyTerry, data: ComparisonData,
+    def _fit_problem(self, prob: rl.RaterBlocks, plain: BradleyTerry, data: ComparisonData,
                      effects: tuple[bool, bool, bool]) -> None:
         n = prob.n_items
         est = plain.params_["estimate"]
@@ -334,7 +335,7 @@ class RaterBradleyTerry(FittedModelMixin):
         self._store(prob, fit, data, active, fixed, info0)
 
     @staticmethod
-    def _sd_curvature(prob: rl.RaterProblem, beta: np.ndarray, sd: np.ndarray,
+    def _sd_curvature(prob: rl.RaterBlocks, beta: np.ndarray, sd: np.ndarray,
                       active: np.ndarray) -> np.ndarray:
         """Curvature of -l_LA in each sd at the start (forward difference of the gradient)."""
         _, g0 = rl.evaluate(prob, beta, sd)
@@ -349,12 +350,12 @@ class RaterBradleyTerry(FittedModelMixin):
         return out
 
     @staticmethod
-    def _plain_information(prob: rl.RaterProblem, beta: np.ndarray) -> np.ndarray:
+    def _plain_information(prob: rl.RaterBlocks, beta: np.ndarray) -> np.ndarray:
         st, _ = rl.evaluate(prob, beta, np.zeros(3), gradient=False)
         return rl.conditional_information(prob, beta, st)
 
     # ------------------------------------------------------------- inference
-    def _covariance(self, prob: rl.RaterProblem, fit: rl.LaplaceFit, free_sd: np.ndarray,
+    def _covariance(self, prob: rl.RaterBlocks, fit: rl.LaplaceFit, free_sd: np.ndarray,
                     info0: np.ndarray) -> tuple[np.ndarray, str, np.ndarray]:
         p = fit.beta.size
         k = p + int(free_sd.sum())
@@ -448,7 +449,7 @@ class RaterBradleyTerry(FittedModelMixin):
             else optimize.brentq(drop, 1e-8, hi, xtol=1e-5 * hi)
         return lower, upper
 
-    def _store(self, prob: rl.RaterProblem, fit: rl.LaplaceFit, data: ComparisonData,
+    def _store(self, prob: rl.RaterBlocks, fit: rl.LaplaceFit, data: ComparisonData,
                active: np.ndarray, fixed: np.ndarray, info0: np.ndarray) -> None:
         n, p = prob.n_items, fit.beta.size
         free_sd = active & ~fixed
@@ -480,7 +481,7 @@ class RaterBradleyTerry(FittedModelMixin):
         crit = float(stats.chi2.ppf(self.conf_level, 1))
         use_profile = (self.intervals == "profile"
                        or (self.intervals == "auto" and cov.shape[0] <= _HESSIAN_LIMIT
-                           and prob.r.size * max(prob.q, 1) ** 2 <= _PROFILE_WORK))
+                           and prob.work <= _PROFILE_WORK))
         z = float(stats.norm.ppf(0.5 + self.conf_level / 2))
         rows = []
         sd_pos = {c: p + i for i, c in enumerate(np.flatnonzero(free_sd))}
@@ -506,7 +507,7 @@ class RaterBradleyTerry(FittedModelMixin):
         st = fit.state
         self.loglik_ = float(st.value)
         self.conditional_loglik_ = float(st.loglik)
-        self.n_obs_ = float(prob.n.sum())
+        self.n_obs_ = float(sum(part.n.sum() for part in prob.parts))
         self.df_model_ = int(p + free_sd.sum())
         self.aic_ = -2 * self.loglik_ + 2 * self.df_model_
         self.bic_ = -2 * self.loglik_ + np.log(self.n_obs_) * self.df_model_
@@ -517,29 +518,25 @@ class RaterBradleyTerry(FittedModelMixin):
                           "be inaccurate (raise max_iter).", ConvergenceWarning, stacklevel=3)
         self.sd_ = pd.Series({rl.COMPONENTS[c]: float(fit.sd[c]) for c in np.flatnonzero(active)})
 
-    def _store_raters(self, prob: rl.RaterProblem, fit: rl.LaplaceFit, data: ComparisonData,
+    def _store_raters(self, prob: rl.RaterBlocks, fit: rl.LaplaceFit, data: ComparisonData,
                       h: float) -> None:
-        st = fit.state
         R = prob.n_raters
         s, _, _ = prob.unpack(fit.beta)
-        bval = st.lam * st.v
-        A = st.lam[:, :, None] * st.minv * st.lam[:, None, :]
-        cond_var = np.einsum("rii->ri", A) if prob.q else np.zeros((R, 0))
-        # a component at sd = 0 is absent from the fit: its modes are 0 by construction and
-        # a conditional SE of 0 would read as "measured exactly", so it is NaN
-        zero = np.isin(prob.slot_type, np.flatnonzero(fit.sd == 0))
-        cond_var = np.where(zero, np.nan, cond_var)
-        diff = s[prob.a] - s[prob.b]
-        agree = np.where(diff > 0, prob.y, np.where(diff < 0, prob.n - prob.y, prob.n / 2))
-        n_r = np.bincount(prob.r, weights=prob.n, minlength=R)
-        items_seen = np.zeros(R, dtype=np.int64)
-        pairs = np.unique(np.concatenate([prob.r * prob.n_items + prob.a,
-                                          prob.r * prob.n_items + prob.b]))
-        items_seen += np.bincount(pairs // prob.n_items, minlength=R)
+        cells = prob.cells()
+        # modes and conditional variances per rater and slot; a component at sd = 0 is
+        # absent from the fit: its modes are 0 by construction and a conditional SE of 0
+        # would read as "measured exactly", so it is NaN
+        slots = prob.per_rater(fit.state, fit.sd)
+        bval, cond_var = slots["b"], slots["var"]
+        a, b, r, y, n = cells["a"], cells["b"], cells["r"], cells["y"], cells["n"]
+        diff = s[a] - s[b]
+        agree = np.where(diff > 0, y, np.where(diff < 0, n - y, n / 2))
+        n_r = np.bincount(r, weights=n, minlength=R)
+        pairs = np.unique(np.concatenate([r * prob.n_items + a, r * prob.n_items + b]))
         out: dict[str, np.ndarray] = {
             "n_judgements": n_r,
-            "n_items": items_seen,
-            "agreement": np.bincount(prob.r, weights=agree, minlength=R) / np.maximum(n_r, 1e-300),
+            "n_items": np.bincount(pairs // prob.n_items, minlength=R),
+            "agreement": np.bincount(r, weights=agree, minlength=R) / np.maximum(n_r, 1e-300),
         }
         k = 0
         if self.position_bias:
@@ -552,7 +549,7 @@ class RaterBradleyTerry(FittedModelMixin):
             k += 1
         self.taste_ = None
         if self.taste:
-            tmask = prob.slot_type == 2
+            tmask = slots["type"] == 2
             u = np.where(tmask, bval, 0.0)
             cnt = tmask.sum(1)
             out["taste_sd"] = np.sqrt((u * u).sum(1) / np.maximum(cnt, 1))
@@ -560,7 +557,7 @@ class RaterBradleyTerry(FittedModelMixin):
             self.taste_ = pd.DataFrame(
                 {"estimate": bval[rr, cc], "se": np.sqrt(cond_var[rr, cc])},
                 index=pd.MultiIndex.from_arrays(
-                    [data.raters[rr], data.items[prob.slot_item[rr, cc]]],
+                    [data.raters[rr], data.items[slots["item"][rr, cc]]],
                     names=["rater", "item"]))
         self.raters_ = pd.DataFrame(out, index=pd.Index(data.raters, name="rater"))
 

@@ -2,8 +2,10 @@
 
 Every method fits the same simulated rankings in one process. Each ranking
 orders ``k`` items drawn at random out of ``n`` (no ties), by the Gumbel trick
-on log-worths ``N(0, 1)``. Times are wall-clock seconds (best of ``--repeat``
-runs) and include each method's own preparation from an integer array of
+on log-worths ``N(0, 1)``. Times are wall-clock seconds, the best of at least
+``--repeat`` runs and of as many more as fit in ``--min-time`` seconds (a fit of
+a few milliseconds is timed over a hundred runs or so, which a shared machine's
+noise needs), and include each method's own preparation from an integer array of
 rankings (``m x k`` item codes, best first): prefstat builds and validates the
 canonical long table, encodes it, fits, and computes standard errors for every
 item; choix builds its list of lists. The log-likelihood gap is each method's
@@ -92,19 +94,23 @@ PEERS: dict[str, tuple[Callable, Callable[[int, int], bool]]] = {
 }
 
 
-def best_time(fn, repeat, *args):
-    best, out = np.inf, None
-    for _ in range(repeat):
+def best_time(fn, repeat, min_time, *args):
+    """Best wall-clock time of at least ``repeat`` runs, going on until ``min_time`` has passed."""
+    best, out, runs, begin = np.inf, None, 0, time.perf_counter()
+    while runs < repeat or time.perf_counter() - begin < min_time:
         start = time.perf_counter()
         out = fn(*args)
         best = min(best, time.perf_counter() - start)
+        runs += 1
     return best, out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="*", help="n:m:k triples, e.g. 100:1e4:10")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per method, at least")
+    parser.add_argument("--min-time", type=float, default=0.5,
+                        help="seconds of runs per method, at least")
     args = parser.parse_args()
     sizes = SIZES if not args.sizes else [
         tuple(int(float(v)) for v in s.split(":")) for s in args.sizes]
@@ -112,7 +118,7 @@ def main() -> None:
     for n, m, k in sizes:
         rankings = simulate(n, m, k)
         repeat = args.repeat
-        t_ours, est = best_time(run_prefstat, repeat, n, rankings)
+        t_ours, est = best_time(run_prefstat, repeat, args.min_time, n, rankings)
         ll_ours = loglik(est, rankings)
         rows.append({"n": n, "m": m, "k": k, "method": "prefstat (with SEs)",
                      "seconds": t_ours, "ratio to prefstat": 1.0, "loglik gap": 0.0})
@@ -124,7 +130,7 @@ def main() -> None:
                 continue
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                t, est = best_time(fn, repeat, n, rankings)
+                t, est = best_time(fn, repeat, args.min_time, n, rankings)
             rows.append({"n": n, "m": m, "k": k, "method": name, "seconds": t,
                          "ratio to prefstat": t / t_ours,
                          "loglik gap": loglik(np.asarray(est), rankings) - ll_ours})

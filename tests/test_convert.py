@@ -539,6 +539,54 @@ def test_validate_rankings_structure_errors():
         validate_rankings(base.rename(columns={"item": "it"}).assign(item=0), item="it")
 
 
+@st.composite
+def _ranking_tables(draw):
+    """Long ranking tables in any row order; ranks may tie or skip values, items repeat."""
+    n_rankings = draw(st.integers(1, 6))
+    rows = []
+    for r in range(n_rankings):
+        size = draw(st.integers(1, 5))
+        items = draw(st.lists(st.sampled_from("abcdefg"), min_size=size, max_size=size,
+                              unique=True))
+        scores = pd.Series(draw(st.lists(st.integers(1, 4), min_size=size, max_size=size)))
+        # dense ranks, competition ranks, or the scores as they are (gaps possible)
+        method = draw(st.sampled_from(["dense", "min", None]))
+        ranks = scores if method is None else scores.rank(method=method).astype(int)
+        rows += [(f"r{r}", i, int(k)) for i, k in zip(items, ranks)]
+        if draw(st.integers(0, 9)) == 0:  # now and then an item ranked twice
+            rows.append((f"r{r}", items[0], 1))
+    order = draw(st.permutations(range(len(rows))))
+    return pd.DataFrame([rows[i] for i in order], columns=["ranking_id", "item", "rank"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(_ranking_tables())
+def test_validate_rankings_agrees_with_pandas_groupby(raw):
+    # Reference: the checks written with pandas duplicated / groupby (the
+    # implementation before ranks were computed from integer codes and one sort).
+    group = raw.groupby("ranking_id", sort=False)["rank"]
+    dense = group.rank(method="dense").astype(np.int64)
+    lowest = group.rank(method="min").astype(np.int64)
+    ok = pd.DataFrame({"d": raw["rank"] == dense, "c": raw["rank"] == lowest}).groupby(
+        raw["ranking_id"], sort=False).all()
+    if raw.duplicated(["ranking_id", "item"]).any():
+        expected = "occur more than once"
+    elif (group.transform("size") < 2).any():
+        expected = "rank a single item"
+    else:
+        expected = None
+    for gaps in ("error", "rerank"):
+        broken = gaps == "error" and not (ok["d"] | ok["c"]).all()
+        if expected is not None or broken:
+            with pytest.raises(InvalidRankingError, match=expected or "gaps in their ranks"):
+                validate_rankings(raw, gaps=gaps)
+            continue
+        out = validate_rankings(raw, gaps=gaps)
+        want = dense if gaps == "rerank" else raw["rank"]
+        np.testing.assert_array_equal(out["rank"].to_numpy(), want.to_numpy())
+        pd.testing.assert_index_equal(out.index, raw.index)
+
+
 def test_from_wide_rankings_items_layout():
     salad = pd.DataFrame({"A": [1, 2], "B": [2, 1], "C": [3, 3], "D": [4, 4],
                           "judge": [11, 12]})

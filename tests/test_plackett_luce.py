@@ -578,6 +578,30 @@ def test_sparse_information_and_row_chunks_match(monkeypatch):
     pd.testing.assert_frame_equal(other.params_, dense.params_, atol=CONTRACT_TOL, rtol=0)
 
 
+@pytest.mark.parametrize("labels", [
+    [3, 1, 2], ["c", "a", "b"], np.array([3, 1, 2], dtype=np.uint8),
+    pd.array([3, 1, 2], dtype=object), pd.Categorical(["c", "a", "b"]),
+])
+def test_params_index_is_that_of_from_arrays(labels):
+    # params_ without tie parameters builds its index from levels and codes; it
+    # must be the index MultiIndex.from_arrays gives, level dtypes included.
+    rows = pd.DataFrame({"ranking_id": [0, 0, 0, 1, 1, 1, 2, 2], "code": [0, 1, 2, 2, 0, 1, 1, 0],
+                         "rank": [1, 2, 3, 1, 2, 3, 1, 2]})
+    rows["item"] = pd.Series(labels).take(rows["code"]).to_numpy()
+    model = prefstat.PlackettLuce().fit(rows.drop(columns="code"))
+    items = model.items_
+    expected = pd.MultiIndex.from_arrays([["item"] * len(items), [*items]],
+                                         names=["group", "name"])
+    index = model.params_.index
+    assert index.equals(expected) and index.names == expected.names
+    for level, want in zip(index.levels, expected.levels):
+        pd.testing.assert_index_equal(level, want, exact=True)
+    pd.testing.assert_index_equal(model.cov_.columns, index)
+    # strengths_ is a table of its own, not a view of params_
+    model.params_.iloc[0, 0] = 99.0
+    assert model.strengths_.iloc[0, 0] != 99.0
+
+
 def test_rater_column_is_kept_and_ignored():
     df = _contract_data(ties=False)
     with_rater = df.assign(judge="j" + (df["ranking_id"] % 7).astype(str))

@@ -87,7 +87,8 @@ class LuceKernel:
         for block in blocks:
             length = block.items.shape[1]
             ws = block.weight[:, None] * (block.size > 0)
-            cover = _covering_size(block.size)
+            # without ties every chosen group is the single item at its stage
+            cover = _covering_size(block.size) if self.tie_orders else block.size
             on = cover > 0
             share = np.broadcast_to(block.weight[:, None], cover.shape)[on] / cover[on]
             self.chosen += np.bincount(block.items[on], share, n_lam)

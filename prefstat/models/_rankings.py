@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .. import _encoding as enc
-from ..convert import validate_rankings
+from ..convert import _checked_ranks
 from ..diagnostics.connectivity import Connectivity, connectivity_from_edges
 from ..exceptions import (
     InvalidParameterError,
@@ -85,6 +85,13 @@ class RankingData:
     connectivity : Connectivity
         The win graph of the rankings (a ranked item beats every item below
         it; tied items tie).
+    n_stages : int
+        Choice stages in all rankings (``rankings["n_stages"].sum()``).
+    n_obs : float
+        Total ranking weight (``rankings["weight"].sum()``).
+    comparisons : numpy.ndarray
+        Per item, the weight of the pairs it is in: the ``comparisons``
+        column of ``connectivity.items``, without reading that table.
     """
 
     items: pd.Index
@@ -92,6 +99,9 @@ class RankingData:
     rankings: pd.DataFrame
     tie_orders: tuple[int, ...]
     connectivity: Connectivity
+    n_stages: int
+    n_obs: float
+    comparisons: np.ndarray
 
 
 def encode_rankings(
@@ -122,17 +132,18 @@ def encode_rankings(
     enc.check_columns(df, {"ranking": ranking, "item": item, "rank": rank, "weight": weight,
                            "rater": rater}, where)
     try:
-        long = validate_rankings(df, ranking, item, rank)
+        # validate_rankings' checks (its column check is the one above), without
+        # building the canonical table: the columns are read from df directly.
+        _, rank_value = _checked_ranks(df, ranking, item, rank, "error", "validate_rankings")
     except InvalidRankingError as err:
         raise InvalidRankingError(f"{where}: {err}") from err
-    (item_code,), items = enc.factorize_labels([long["item"]], "item")
-    ids = long["ranking_id"]
+    (item_code,), items = enc.factorize_labels([df[item].rename("item")], "item")
+    ids = df[ranking]
     try:
         rank_code, ranking_ids = pd.factorize(ids, sort=True)
     except TypeError:  # ids of mixed, unorderable types: keep first-seen order
         rank_code, ranking_ids = pd.factorize(ids)
     n_rankings = len(ranking_ids)
-    rank_value = long["rank"].to_numpy()
     order = _sort_order(rank_code, rank_value, item_code, n_rankings, items.size)
     rc, it, rk = rank_code[order], item_code[order], rank_value[order]
     n_rows = rc.size
@@ -140,11 +151,11 @@ def encode_rankings(
     if weight is None:
         w = np.ones(n_rankings)
     else:
-        w = _per_ranking(enc.encode_weights(long[weight], str(weight))[order], rc, n_rankings,
+        w = _per_ranking(enc.encode_weights(df[weight], str(weight))[order], rc, n_rankings,
                          "weight", weight, ranking_ids, where, InvalidWeightError)
     raters = None
     if rater is not None:
-        rater_values = long[rater].to_numpy(dtype=object)[order]
+        rater_values = df[rater].to_numpy(dtype=object)[order]
         raters = _per_ranking(rater_values, rc, n_rankings, "rater", rater, ranking_ids,
                               where, InvalidRankingError)
 
@@ -182,12 +193,14 @@ def encode_rankings(
     n_unranked = np.bincount(rc, unranked, n_rankings).astype(np.int64)
     table = pd.DataFrame({"n_items": sizes, "n_ranked": sizes - n_unranked,
                           "n_stages": n_stages, "max_tie": max_tie, "weight": w},
-                         index=pd.Index(ranking_ids, name="ranking_id"))
+                         index=ranking_ids.rename("ranking_id"))
     if raters is not None:
         table["rater"] = raters
-    conn = _connectivity(items, it, w, sizes, starts, group, group_size, new_group, unranked)
+    conn, comparisons = _connectivity(items, it, w, sizes, starts, group, group_size,
+                                      new_group, unranked)
     return RankingData(items=items, blocks=blocks, rankings=table, tie_orders=tie_orders,
-                       connectivity=conn)
+                       connectivity=conn, n_stages=int(n_stages.sum()), n_obs=float(w.sum()),
+                       comparisons=comparisons)
 
 
 def _sort_order(rank_code: np.ndarray, rank_value: np.ndarray, item_code: np.ndarray,
@@ -223,14 +236,16 @@ def _per_ranking(values: np.ndarray, rc: np.ndarray, n_rankings: int, what: str,
 
 def _connectivity(items: pd.Index, it: np.ndarray, w: np.ndarray, sizes: np.ndarray,
                   starts: np.ndarray, group: np.ndarray, group_size: np.ndarray,
-                  new_group: np.ndarray, unranked: np.ndarray) -> Connectivity:
+                  new_group: np.ndarray,
+                  unranked: np.ndarray) -> tuple[Connectivity, np.ndarray]:
     """Win graph of the rankings: each item beats every item in a later group.
 
     Edges with the same reachability as all those pairs: from the first item
     of each group to every item of the next group, and a cycle through each
     ranked tie group (a tie is a win both ways; the unranked tail is not
     ordered within itself). Rankings of weight 0 carry no information. The
-    per-item totals count every implied pair.
+    per-item totals count every implied pair; their sum (weight of the pairs
+    each item is in) is returned with the analysis.
     """
     n = items.size
     rows = np.arange(it.size)
@@ -252,4 +267,5 @@ def _connectivity(items: pd.Index, it: np.ndarray, w: np.ndarray, sizes: np.ndar
     nxt = np.where(rows + 1 < first + group_size, rows + 1, first)
     src = np.concatenate([it[prev_first[follows]], it[in_tie]])
     dst = np.concatenate([it[follows], it[nxt[in_tie]]])
-    return connectivity_from_edges(items, src, dst, wins, losses, ties)
+    return (connectivity_from_edges(items, src, dst, wins, losses, ties),
+            wins + losses + ties)

@@ -537,3 +537,55 @@ def test_rater_blocks_sum_to_the_single_padded_problem():
     np.testing.assert_allclose(g2, g1, rtol=1e-9, atol=1e-10)
     np.testing.assert_allclose(rl.conditional_information(blocks, beta, s2),
                                rl.conditional_information(single, beta, s1), atol=1e-10)
+
+
+# ------------------------------------------------------------------ review findings
+def test_order_effect_without_enough_known_order_is_not_a_number():
+    df = _simulate(0, sd_d=1.0, n_items=5, n_raters=12, m=600)
+    # one judgement of known order cannot estimate an order effect and rater biases
+    with pytest.raises(NotIdentifiableError):
+        prefstat.RaterBradleyTerry(intervals="wald").fit(df.assign(k=df.index < 1),
+                                                           order_known="k")
+    with pytest.raises(DataValidationError, match="presentation order"):
+        prefstat.RaterBradleyTerry().fit(df.assign(k=False), order_known="k")
+    # without position effects the same table fits
+    model = prefstat.RaterBradleyTerry(position_bias=False, reliability=True,
+                                       order_effect=False).fit(df.assign(k=False),
+                                                               order_known="k")
+    assert np.isfinite(model.strengths_["se"]).all()
+
+
+def test_one_rater_is_refused():
+    df = _simulate(0, n_raters=1, m=300).assign(rater="only")
+    with pytest.raises(DataValidationError, match="two raters"):
+        prefstat.RaterBradleyTerry(order_effect=False).fit(df)
+
+
+def test_davidson_agreement_counts_a_tie_half():
+    df = _simulate(3, m=1500)
+    rng = np.random.default_rng(3)
+    df.loc[rng.random(len(df)) < 0.2, "outcome"] = "tie"
+    df = pd.concat([df, pd.DataFrame({"item_a": ["i0"], "item_b": ["i1"], "outcome": ["tie"],
+                                      "rater": ["tie_only"]})], ignore_index=True)
+    model = prefstat.RaterBradleyTerry(ties="davidson").fit(df)
+    assert model.raters_.loc["tie_only", "agreement"] == 0.5
+    # by hand: a decisive verdict agrees when it favours the stronger item, a tie half
+    s = model.strengths_["estimate"]
+    diff = s.reindex(df["item_a"]).to_numpy() - s.reindex(df["item_b"]).to_numpy()
+    win = np.where(df["outcome"] == "a", 1.0, np.where(df["outcome"] == "b", 0.0, 0.5))
+    agree = np.where(diff > 0, win, np.where(diff < 0, 1 - win, 0.5))
+    expected = pd.Series(agree).groupby(df["rater"].to_numpy()).mean()
+    np.testing.assert_allclose(model.raters_["agreement"].reindex(expected.index), expected)
+
+
+def test_predict_proba_lengths_and_nullable_order_known():
+    df = _simulate(4)
+    model = prefstat.RaterBradleyTerry().fit(df)
+    with pytest.raises(InvalidParameterError, match="as many"):
+        model.predict_proba(["i0", "i1"], ["i2", "i3", "i4"])
+    known = df.assign(k=pd.array(np.ones(len(df), dtype=bool), dtype="boolean"))
+    again = prefstat.RaterBradleyTerry().fit(known, order_known="k")
+    np.testing.assert_allclose(again.params_["estimate"], model.params_["estimate"])
+    known.loc[3, "k"] = pd.NA
+    with pytest.raises(DataValidationError, match="missing"):
+        prefstat.RaterBradleyTerry().fit(known, order_known="k")

@@ -663,6 +663,8 @@ class RaterBlocks:
         """Every cell, with global rater codes."""
         out = {k: np.concatenate([getattr(p, k) for p in self.parts]) for k in "abyn"}
         out["r"] = np.concatenate([rs[p.r] for p, rs in zip(self.parts, self.raters)])
+        if self.parts[0].davidson:
+            out["nt"] = np.concatenate([p.nt for p in self.parts])
         return out
 
     def per_rater(self, state: BlocksState, sd: np.ndarray) -> dict[str, np.ndarray]:

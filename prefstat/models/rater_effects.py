@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
 from typing import Any
 
@@ -17,6 +18,7 @@ from ..exceptions import (
     DataValidationError,
     InvalidParameterError,
     MissingColumnError,
+    NotIdentifiableError,
 )
 from ..inference import identify_items, wald_table
 from . import _rater_laplace as rl
@@ -32,6 +34,8 @@ _SINGULAR_TOL = 1e-4
 # Hessian of the Laplace objective (lme4's default for glmer); beyond, the fixed effects
 # use the conditional (RX-style) information, the variance components their Hessian columns.
 _HESSIAN_LIMIT = 300
+# An order effect beyond this (log-odds) is reported as diverging, as in the plain engine.
+_DIVERGENCE = 25.0
 # intervals="auto" profiles the sds when the problem is this small (cells x block size^2):
 # each profile point is a re-fit.
 _PROFILE_WORK = 50_000
@@ -93,8 +97,8 @@ class RaterBradleyTerry(FittedModelMixin):
         Consensus log-strengths by item: ``estimate, se, z, p, ci_lower,
         ci_upper``.
     params_ : pandas.DataFrame
-        Fixed parameters indexed by ``(group, name)``: groups ``item`` and
-        ``order_effect``.
+        Fixed parameters indexed by ``(group, name)``: groups ``item``,
+        ``order_effect`` and, with ``ties="davidson"``, ``tie`` (``log_nu``).
     cov_ : pandas.DataFrame
         Covariance of ``params_['estimate']``.
     variance_components_ : pandas.DataFrame
@@ -117,7 +121,19 @@ class RaterBradleyTerry(FittedModelMixin):
     conditional_loglik_ : float
         Log-likelihood at the conditional modes.
     aic_, bic_ : float
-        From ``loglik_`` with the fixed parameters and standard deviations.
+        From ``loglik_`` with ``df_model_`` parameters: the fixed parameters and
+        the standard deviations estimated above 0 (a component of a singular
+        fit is absent from the model and not counted; lme4 counts it).
+    df_model_ : int
+        Free parameters of the fit.
+    sd_ : pandas.Series
+        The standard deviations by component (as ``variance_components_['sd']``).
+    intervals_ : str
+        ``"profile"`` or ``"wald"``: how the SD intervals were computed.
+    warnings_ : list of str
+        Recoverable problems met while fitting (also warned, and in ``summary()``).
+    connectivity_ : prefstat.diagnostics.Connectivity
+        The identifiability analysis of the comparison graph.
     n_obs_ : float
         Judgements (total weight).
     n_iter_ : int
@@ -214,6 +230,18 @@ class RaterBradleyTerry(FittedModelMixin):
         data = ComparisonData.from_frame(df, item_a=item_a, item_b=item_b, outcome=outcome,
                                          rater=rater, weight=weight)
         o_row = self._order_known(df, order_known)
+        if data.n_raters < 2:
+            raise DataValidationError(
+                f"RaterBradleyTerry needs at least two raters to estimate how raters vary; "
+                f"column {rater!r} has {data.n_raters}. Fit prefstat.BradleyTerry instead."
+            )
+        if self.position_bias and not o_row.any():
+            raise DataValidationError(
+                "position_bias=True needs judgements whose presentation order is known; "
+                f"every row of {order_known!r} is False. Use position_bias=False (and "
+                "order_effect=False)."
+            )
+        self.warnings_: list[str] = []
         # identifiability and starting values: the plain fit (raises the engine's typed
         # errors for disconnected or separable data, and for ties without tie_handling)
         plain = BradleyTerry(order_effect=self.order_effect and bool(o_row.any()),
@@ -264,13 +292,19 @@ class RaterBradleyTerry(FittedModelMixin):
         if column not in df.columns:
             raise MissingColumnError(f"order_known column {column!r} is not in the table.")
         values = df[column]
-        if values.dtype != bool:
+        if str(values.dtype) == "boolean" and values.isna().any():
+            raise DataValidationError(
+                f"order_known column {column!r} has {int(values.isna().sum())} missing values "
+                "(first at row " + repr(values.index[values.isna().to_numpy()][0]) + "); say "
+                "for each row whether the order is known, e.g. df[column].fillna(False)."
+            )
+        if values.dtype != bool and str(values.dtype) != "boolean":
             raise DataValidationError(
                 f"order_known column {column!r} must be boolean (True where item_a was shown "
                 f"first), got dtype {values.dtype}; convert it explicitly, e.g. "
                 f"df[{column!r}] == 'yes'."
             )
-        return values.to_numpy()
+        return values.to_numpy(dtype=bool)
 
     def _problem(self, data: ComparisonData, o_row: np.ndarray,
                  effects: tuple[bool, bool, bool], order_effect: bool) -> rl.RaterBlocks:
@@ -299,6 +333,17 @@ class RaterBradleyTerry(FittedModelMixin):
         return rl.RaterBlocks.build(a[keep], b[keep], r[keep], o[keep], y[keep], tot[keep], n,
                                     R, pivot, effects, order_effect, nt=nt)
 
+    def _warn(self, msg: str) -> None:
+        """Record a recoverable problem (``warnings_``, ``summary()``) and warn from ``fit``."""
+        self.warnings_.append(msg)
+        # fit -> _fit_problem -> _store -> (_profile ->) _warn: point at the caller of fit
+        depth = 2
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_code.co_name != "fit":
+            frame = frame.f_back
+            depth += 1
+        warnings.warn(msg, ConvergenceWarning, stacklevel=depth + 1 if frame is not None else 2)
+
     def _fit_problem(self, prob: rl.RaterBlocks, plain: BradleyTerry, data: ComparisonData,
                      effects: tuple[bool, bool, bool]) -> None:
         n = prob.n_items
@@ -324,6 +369,14 @@ class RaterBradleyTerry(FittedModelMixin):
         curv = self._sd_curvature(prob, beta0, sd0, active)
         L = linalg.block_diag(Lb, np.diag(np.sqrt(curv[active])))
         fit = rl.fit_laplace(prob, beta0, sd0, active, precond=L, max_iter=self.max_iter)
+        _, h_fit, _ = prob.unpack(fit.beta)
+        if abs(h_fit) > _DIVERGENCE:
+            raise NotIdentifiableError(
+                f"the order effect diverges (estimate {h_fit:.3g} on the log-odds scale): among "
+                "the judgements of known order the first-shown item (nearly) always won or "
+                "always lost once rater effects are allowed for, so the data have no finite "
+                "estimate. Fit with order_effect=False and position_bias=False, or mark more "
+                "judgements as of known order.", connectivity=self.connectivity_)
         # components at the boundary: exactly 0, refit without them (lme4's singular fit)
         fixed = active & (fit.sd < _SINGULAR_TOL)
         if fixed.any():
@@ -374,7 +427,17 @@ class RaterBradleyTerry(FittedModelMixin):
                 H[p:, :p] = cols[:p].T
             method = "conditional"
         H = 0.5 * (H + H.T)
-        return linalg.inv(H), method, H
+        try:
+            factor = linalg.cho_factor(H)
+        except linalg.LinAlgError as err:
+            raise NotIdentifiableError(
+                "the information matrix of the Laplace fit is not positive definite at the "
+                "estimate, so some parameter is not identified by these judgements (e.g. an "
+                "order effect informed by a handful of judgements of known order, or a variance "
+                "component the data cannot inform). Remove that effect or add judgements.",
+                connectivity=self.connectivity_,
+            ) from err
+        return linalg.cho_solve(factor, np.eye(k)), method, H
 
     def _profile(self, comp: int, fit: rl.LaplaceFit, active: np.ndarray, free_sd: np.ndarray,
                  H: np.ndarray, crit: float) -> tuple[float, float]:
@@ -423,31 +486,35 @@ class RaterBradleyTerry(FittedModelMixin):
         lower = 0.0
         if est > 0 and drop(0.0) > 0:
             lower = optimize.brentq(drop, 0.0, est, xtol=1e-5 * est)
-        hi = est + 2.0 * max(scale, 0.05)
+        # search upwards (doubling the distance from the estimate, the last trial exactly
+        # at the cap) for a value the data rule out; brentq then works in the last step
+        lo_b, hi = est, est + 2.0 * max(scale, 0.05)
         upper = np.inf
-        while hi <= _PROFILE_MAX_SD:
+        while True:
+            hi = min(hi, _PROFILE_MAX_SD)
             if drop(hi) > 0:
-                upper = np.nan  # bracketed
+                upper = np.nan  # bracketed in (lo_b, hi)
                 break
-            hi = est + 2.0 * (hi - est)
-        if seen["rise"] < -1e-6:
-            warnings.warn(
+            if hi >= _PROFILE_MAX_SD:
+                break
+            lo_b, hi = hi, est + 2.0 * (hi - est)
+        if seen["rise"] < -1e-6 and fit.converged:
+            self._warn(
                 f"the profile of the {rl.COMPONENTS[comp]} sd rises above the fitted maximum "
                 f"(by {-seen['rise'] / 2:.3g} in log-likelihood at sd = {seen['at']:.3g}): the "
                 "Laplace approximation has another, higher mode, so the estimate is a local "
                 "maximum and its interval is not reliable. This happens with very few "
-                "judgements per rater; fit with a simpler set of effects or more data.",
-                ConvergenceWarning, stacklevel=4)
+                "judgements per rater; fit with a simpler set of effects or more data.")
         if seen["unconverged"]:
-            warnings.warn(
+            self._warn(
                 f"a re-fit of the {rl.COMPONENTS[comp]} sd profile did not meet its gradient "
                 "tolerance; the profile interval may be inaccurate (raise max_iter, or use "
-                "intervals='wald').", ConvergenceWarning, stacklevel=4)
+                "intervals='wald').")
         if np.isinf(upper):
             return lower, np.inf
-        upper = optimize.brentq(drop, est, hi, xtol=1e-5 * hi) if est > 0 or drop(0.0) <= 0 \
-            else optimize.brentq(drop, 1e-8, hi, xtol=1e-5 * hi)
-        return lower, upper
+        if lo_b == 0.0 and drop(0.0) > 0:  # cannot happen at a maximum; guard brentq
+            lo_b = 1e-8
+        return lower, optimize.brentq(drop, lo_b, hi, xtol=1e-5 * hi)
 
     def _store(self, prob: rl.RaterBlocks, fit: rl.LaplaceFit, data: ComparisonData,
                active: np.ndarray, fixed: np.ndarray, info0: np.ndarray) -> None:
@@ -466,7 +533,10 @@ class RaterBradleyTerry(FittedModelMixin):
         full[np.ix_(idx, idx)] = cov[:p, :p]
         ref = None if self.reference is None else prob.pivot
         theta, full = identify_items(theta, full, n, ref)
-        se = np.sqrt(np.clip(np.diag(full), 0.0, None))
+        diag = np.diag(full)
+        # rounding can leave an exact zero (the reference) a hair below it
+        tiny = 1e-12 * max(float(np.max(np.abs(diag), initial=0.0)), 1.0)
+        se = np.sqrt(np.where(diag >= -tiny, np.maximum(diag, 0.0), np.nan))
         names = [("item", it) for it in data.items]
         if prob.order_effect:
             names.append(("order_effect", "order_effect"))
@@ -514,8 +584,8 @@ class RaterBradleyTerry(FittedModelMixin):
         self.n_iter_ = fit.n_iter
         self.converged_ = fit.converged
         if not fit.converged:
-            warnings.warn("the Laplace fit did not meet its gradient tolerance; estimates may "
-                          "be inaccurate (raise max_iter).", ConvergenceWarning, stacklevel=3)
+            self._warn("the Laplace fit did not meet its gradient tolerance; estimates may be "
+                       "inaccurate (raise max_iter).")
         self.sd_ = pd.Series({rl.COMPONENTS[c]: float(fit.sd[c]) for c in np.flatnonzero(active)})
 
     def _store_raters(self, prob: rl.RaterBlocks, fit: rl.LaplaceFit, data: ComparisonData,
@@ -529,6 +599,8 @@ class RaterBradleyTerry(FittedModelMixin):
         slots = prob.per_rater(fit.state, fit.sd)
         bval, cond_var = slots["b"], slots["var"]
         a, b, r, y, n = cells["a"], cells["b"], cells["r"], cells["y"], cells["n"]
+        if "nt" in cells:  # Davidson: y counts "a" only; a tie agrees half with either side
+            y = y + cells["nt"] / 2
         diff = s[a] - s[b]
         agree = np.where(diff > 0, y, np.where(diff < 0, n - y, n / 2))
         n_r = np.bincount(r, weights=n, minlength=R)
@@ -536,7 +608,8 @@ class RaterBradleyTerry(FittedModelMixin):
         out: dict[str, np.ndarray] = {
             "n_judgements": n_r,
             "n_items": np.bincount(pairs // prob.n_items, minlength=R),
-            "agreement": np.bincount(r, weights=agree, minlength=R) / np.maximum(n_r, 1e-300),
+            "agreement": np.where(n_r > 0, np.bincount(r, weights=agree, minlength=R)
+                                  / np.where(n_r > 0, n_r, 1.0), np.nan),
         }
         k = 0
         if self.position_bias:
@@ -552,7 +625,8 @@ class RaterBradleyTerry(FittedModelMixin):
             tmask = slots["type"] == 2
             u = np.where(tmask, bval, 0.0)
             cnt = tmask.sum(1)
-            out["taste_sd"] = np.sqrt((u * u).sum(1) / np.maximum(cnt, 1))
+            out["taste_sd"] = np.where(cnt > 0, np.sqrt((u * u).sum(1) / np.maximum(cnt, 1)),
+                                       np.nan)
             rr, cc = np.nonzero(tmask)
             self.taste_ = pd.DataFrame(
                 {"estimate": bval[rr, cc], "se": np.sqrt(cond_var[rr, cc])},
@@ -581,6 +655,10 @@ class RaterBradleyTerry(FittedModelMixin):
         self._check_fitted()
         a_l = np.atleast_1d(np.asarray(a, dtype=object))
         b_l = np.atleast_1d(np.asarray(b, dtype=object))
+        if a_l.size != b_l.size:
+            raise InvalidParameterError(
+                f"predict_proba needs as many items in a as in b; got {a_l.size} and {b_l.size}."
+            )
         items = self._data.items
         for lab in np.concatenate([a_l, b_l]):
             if lab not in items:
@@ -637,7 +715,7 @@ class RaterBradleyTerry(FittedModelMixin):
             "converged": self.converged_,
         }
         notes = [f"Standard errors: {self.cov_method_} information; variance-component "
-                 f"intervals by {self.intervals_} likelihood."]
+                 f"intervals by {self.intervals_} likelihood.", *self.warnings_]
         if self.singular_:
             zero = self.variance_components_.index[self.variance_components_["singular"]]
             notes.append("Singular fit: " + ", ".join(zero) + " estimated at sd = 0 (the data "

@@ -12,6 +12,7 @@ Leaderboard                               :class:`prefstat.BradleyTerry` and its
 Ties and position bias                    the fitted tie and order parameters, per rater
 Transitivity and scalar adequacy          :func:`prefstat.diagnostics.transitivity`
 Rater agreement                           :func:`prefstat.diagnostics.agreement`
+Rater random effects                      :class:`prefstat.RaterBradleyTerry`
 Suspect rows                              the noisy-rater mixture inside ``agreement``
 What the data can and cannot support      all of the above, in plain sentences
 ========================================  ==============================================
@@ -42,12 +43,12 @@ import pandas as pd
 from scipy import stats
 
 from . import _render
-from ._encoding import A_WINS, B_WINS
+from ._encoding import A_WINS, B_WINS, OUTCOME_NAMES
 from ._inputs import as_comparison_data
 from ._random import as_generator
 from ._report import Summary
 from .data import ComparisonData, _grade_position
-from .diagnostics.agreement import Agreement, agreement
+from .diagnostics.agreement import Agreement, _holm, agreement
 from .diagnostics.connectivity import Connectivity, connectivity_from_counts
 from .diagnostics.transitivity import Transitivity, transitivity
 from .exceptions import (
@@ -60,7 +61,7 @@ from .exceptions import (
     PrefstatWarning,
     format_examples,
 )
-from .models import BootstrapResult, BradleyTerry
+from .models import BootstrapResult, BradleyTerry, RaterBradleyTerry
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -75,6 +76,7 @@ SECTION_TITLES: Mapping[str, str] = {
     "ties_and_order": "Ties and position bias",
     "transitivity": "Transitivity and scalar adequacy",
     "agreement": "Rater agreement",
+    "rater_effects": "Rater random effects",
     "suspects": "Suspect rows",
     "support": "What the data can and cannot support",
 }
@@ -101,6 +103,10 @@ _ORDER_MEDIUM = 0.1
 # A suspect row whose posterior probability of a random label is at least this is
 # "medium"; other suspects are "low".
 _SUSPECT_MEDIUM = 0.9
+# The random-effects model flags a rater as random or reversed when its reliability (the
+# conditional mode of its discrimination, 1 for a typical rater, 0 for one who answers at
+# random) is below this and differs from 1 at the audit's level, Holm-adjusted over raters.
+_RANDOM_RATER_RELIABILITY = 0.5
 # Rows shown in the tables of a section (the DataFrames on the report keep all rows).
 _SHOWN = 20
 # Rater flag reasons of :func:`prefstat.diagnostics.agreement`, by the start of the text.
@@ -171,8 +177,8 @@ class AuditReport:
     ----------
     sections : dict of str to AuditSection
         In report order: ``overview``, ``identifiability``, ``leaderboard``,
-        ``ties_and_order``, ``transitivity``, ``agreement``, ``suspects``,
-        ``support``.
+        ``ties_and_order``, ``transitivity``, ``agreement``,
+        ``rater_effects``, ``suspects``, ``support``.
     flags : pandas.DataFrame
         Everything flagged, one row per finding, most severe first:
         ``kind`` (e.g. ``"unreliable rater"``, ``"suspect label"``,
@@ -200,6 +206,10 @@ class AuditReport:
         The arguments of the audit (columns, ``n_boot``, ``random_state``, ...).
     warnings : list of str
         Warnings the diagnostics raised, recorded instead of printed.
+    rater_effects : RaterBradleyTerry or None
+        The rater random-effects model behind the ``rater_effects`` section
+        (``None`` without a rater column, with one rater, or when the fit
+        failed; the section says why).
     """
 
     sections: dict[str, AuditSection]
@@ -213,6 +223,7 @@ class AuditReport:
     worst_cycle: tuple[Any, ...] | None
     settings: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    rater_effects: RaterBradleyTerry | None = None
 
     # -------------------------------------------------------------- shortcuts
     @property
@@ -567,8 +578,10 @@ def audit(
     Davidson's tie model when the table has ties, and an order effect when
     some pair was shown in both orders) with a bootstrap for rank intervals;
     the transitivity analysis; and, with a rater column, the rater agreement
-    analysis with its per-rater flags and suspect rows. Warnings of the
-    diagnostics are recorded in the report (and its flags), not printed.
+    analysis with its per-rater flags and suspect rows, and a
+    :class:`RaterBradleyTerry` fit with random rater reliability (and position
+    bias, when the order effect is measured). Warnings of the diagnostics are
+    recorded in the report (and its flags), not printed.
 
     Parameters
     ----------
@@ -637,7 +650,7 @@ def audit(
     'JRSS-B'
     >>> list(report.sections)  # doctest: +NORMALIZE_WHITESPACE
     ['overview', 'identifiability', 'leaderboard', 'ties_and_order', 'transitivity',
-     'agreement', 'suspects', 'support']
+     'agreement', 'rater_effects', 'suspects', 'support']
     >>> report.sections["agreement"].sentences[0]
     'No rater column was given (rater=...), so rater agreement cannot be measured.'
     """
@@ -686,6 +699,7 @@ def audit(
                 raise  # a bad threshold is the caller's argument, not the data's
             except PrefstatError as err:
                 agree_missing = f"Rater agreement could not be measured: {err}"
+    effects, effects_missing = _fit_rater_effects(nominal, fit, float(conf_level), rec, log)
     log("writing the report")
     overview = _overview(d, nominal, conn, unit)
     ident = _identifiability(conn, flags)
@@ -693,10 +707,12 @@ def audit(
     ties = _ties_and_order(nominal, fit, agree, flags)
     trans, worst = _transitivity_section(nominal, tr, tr_error, flags)
     agree_section = _agreement_section(agree, agree_missing, flags)
+    effects_section = _rater_effects_section(nominal, effects, effects_missing, flags)
     suspects = _suspects_section(agree, agree_missing, flags)
     for step, message in rec.messages:
         flags.append(_flag("warning", "low", step, evidence=message))
-    sections = [overview, ident, leader, ties, trans, agree_section, suspects]
+    sections = [overview, ident, leader, ties, trans, agree_section, effects_section,
+                suspects]
     credible = any(f["kind"] == "intransitive cycle" for f in flags)
     support = _support(d, fit, leader, tr, agree, worst, credible, cluster, rec.messages)
     sections.append(support)
@@ -713,6 +729,7 @@ def audit(
         connectivity=conn, model=fit.model, bootstrap=fit.boot, transitivity=tr,
         agreement=agree, worst_cycle=worst, settings=settings,
         warnings=[f"{step}: {message}" for step, message in rec.messages],
+        rater_effects=effects,
     )
 
 
@@ -1301,6 +1318,142 @@ def _agreement_section(agree: Agreement | None, missing: str | None,
         sentences.append("No rater is flagged.")
     sentences.extend(n for n in agree.notes if "did not converge" in n or "penalty" in n)
     return _section("agreement", facts, tables, sentences, ("raters",))
+
+
+def _fit_rater_effects(nominal: ComparisonData, fit: _Fit, conf_level: float, rec: _Recorder,
+                       log: _Progress) -> tuple[RaterBradleyTerry | None, str | None]:
+    """Fit rater reliability (and position bias, where the order effect is measurable)."""
+    if nominal.rater is None:
+        return None, "no rater column was given (rater=...)."
+    if nominal.n_raters < 2:
+        return None, (f"the table has {nominal.n_raters} rater, and how raters differ needs "
+                      "at least two.")
+    counts = nominal.outcome_counts()
+    has_ties = bool(counts["tie"] + counts["tie_bothbad"] > 0)
+    # the model reads a DataFrame: the encoded table with its labels back
+    frame = pd.DataFrame({
+        "item_a": nominal.items[nominal.a], "item_b": nominal.items[nominal.b],
+        "outcome": np.asarray(OUTCOME_NAMES, dtype=object)[nominal.outcome],
+        "rater": nominal.raters[nominal.rater], "weight": nominal.weight})
+    model = RaterBradleyTerry(position_bias=fit.order_testable, reliability=True,
+                              order_effect=fit.order_testable,
+                              ties="davidson" if has_ties else None, conf_level=conf_level)
+    log(f"rater random effects ({nominal.n_raters:,} raters)")
+    with rec("rater effects"):
+        try:
+            model.fit(frame, weight="weight" if nominal.weighted else None)
+        except PrefstatError as err:
+            return None, str(err)
+    return model, None
+
+
+def _rater_effects_section(nominal: ComparisonData, model: RaterBradleyTerry | None,
+                           missing: str | None, flags: list[dict[str, Any]]) -> AuditSection:
+    if model is None:
+        return _section("rater_effects", {}, {},
+                        [f"Rater random effects are not available: {missing}"],
+                        available=False)
+    r = model.raters_
+    level = f"{model.conf_level:.0%}"
+    alpha = 1 - model.conf_level
+    z = stats.norm.ppf(0.5 + model.conf_level / 2)
+    table = r[["n_judgements", "agreement"]].copy()
+    rel, rel_se = r["reliability"], r["reliability_se"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel_p = 2 * stats.norm.sf(np.abs(rel - 1) / rel_se)
+    table["reliability"], table["reliability_se"] = rel, rel_se
+    table["reliability_ci_lower"] = rel - z * rel_se
+    table["reliability_ci_upper"] = rel + z * rel_se
+    everyone = np.ones(len(r), dtype=bool)
+    table["reliability_p_adjusted"] = _holm(np.asarray(rel_p, dtype=float), everyone)
+    random = table.index[(table["reliability_p_adjusted"] < alpha)
+                         & (rel < _RANDOM_RATER_RELIABILITY)]
+    h = np.nan
+    biased = table.index[:0]
+    if model.position_bias:
+        h = float(model.params_.loc[("order_effect", "order_effect"), "estimate"])
+        pos, pos_se = r["position_bias"], r["position_bias_se"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pos_p = 2 * stats.norm.sf(np.abs(pos - h) / pos_se)
+        table["position_bias"], table["position_bias_se"] = pos, pos_se
+        table["position_p_adjusted"] = _holm(np.asarray(pos_p, dtype=float), everyone)
+        biased = table.index[table["position_p_adjusted"] < alpha]
+    table = table.sort_values("reliability", kind="stable")
+    vc = model.variance_components_
+    parts = ["reliability"] + (["position bias"] if model.position_bias else [])
+    facts: dict[str, Any] = {
+        "model": "Bradley–Terry with random rater " + " and ".join(parts)
+                 + (" and Davidson's tie model" if model.ties else "")
+                 + " (Laplace approximation)",
+        "raters": len(r),
+        "SD intervals": f"{level} {model.intervals_}",
+        "log-likelihood (Laplace)": model.loglik_,
+        "converged": model.converged_,
+    }
+    if model.position_bias:
+        ci = model.params_.loc[("order_effect", "order_effect")]
+        facts["order effect h, log-odds (CI)"] = (f"{h:.3g} ({ci['ci_lower']:.3g} to "
+                                                  f"{ci['ci_upper']:.3g})")
+    facts["random or reversed raters"] = len(random)
+    if model.position_bias:
+        facts["raters with their own position bias"] = len(biased)
+    sentences = [
+        "Each rater's reliability (its discrimination: 1 for a typical rater, 0 for one who "
+        "answers at random, negative for one who reverses the scale)"
+        + (" and first-position advantage are random effects" if model.position_bias
+           else " is a random effect")
+        + " around the consensus; the per-rater values are conditional modes with "
+        "conditional standard errors, shrunk towards the typical rater."]
+    for name, row in vc.iterrows():
+        what = str(name).replace("_", " ")
+        if row["singular"]:
+            sentences.append(f"The SD of {what} between raters is estimated at 0 (a singular "
+                             f"fit): the raters do not measurably differ in {what}.")
+        else:
+            sentences.append(f"The SD of {what} between raters is {row['sd']:.3g} ({level} "
+                             f"{model.intervals_} interval {row['ci_lower']:.3g} to "
+                             f"{row['ci_upper']:.3g}).")
+    if not model.position_bias:
+        sentences.append("Position bias per rater is not estimated: the table does not show "
+                         "pairs in both presentation orders.")
+    sentences.append(
+        f"A rater is flagged as random or reversed when its reliability is below "
+        f"{_RANDOM_RATER_RELIABILITY:g} and differs from 1"
+        + (", and as position-biased when its first-position advantage differs from the "
+           "common order effect h," if model.position_bias else "")
+        + f" at level {alpha:g} with Holm's adjustment over the raters. These flags are a "
+        "second opinion on those of Rater agreement: export_rlhf(drop=True) drops by those.")
+    rater_rows = pd.Series(nominal.rows).groupby(nominal.rater)
+    for rater in random:
+        row = table.loc[rater]
+        reversed_ = row["reliability_ci_upper"] < 0
+        flags.append(_flag(
+            "random or reversed rater", "high", str(rater), raters=(rater,),
+            rows=tuple(rater_rows.get_group(nominal.raters.get_loc(rater))),
+            evidence=f"reliability {row['reliability']:.2f} (conditional {level} interval "
+                     f"{row['reliability_ci_lower']:.2f} to {row['reliability_ci_upper']:.2f}"
+                     f"; Holm-adjusted {_p(row['reliability_p_adjusted'])} against 1, a "
+                     "typical rater): " + ("its labels run against the consensus"
+                                           if reversed_ else "its labels barely follow the "
+                                           "consensus")
+                     + f"; agrees with the consensus in {_pct(row['agreement'])} of its "
+                       "judgements"))
+    for rater in biased:
+        row = table.loc[rater]
+        flags.append(_flag(
+            "rater-specific position bias", "medium", str(rater), raters=(rater,),
+            rows=tuple(rater_rows.get_group(nominal.raters.get_loc(rater))),
+            evidence=f"first-position advantage {row['position_bias']:.2f} log-odds (SE "
+                     f"{row['position_bias_se']:.2f}) against {h:.2f} for the typical rater "
+                     f"(Holm-adjusted {_p(row['position_p_adjusted'])})"))
+    named = [*random, *(x for x in biased if x not in set(random))]
+    sentences.append(f"{len(named)} rater(s) are flagged by the random-effects model: "
+                     f"{_names(named)}." if named
+                     else "No rater is flagged by the random-effects model.")
+    sentences.extend(model.warnings_)
+    tables = {"Variance components": vc,
+              "Raters (random effects, least reliable first)": table}
+    return _section("rater_effects", facts, tables, sentences)
 
 
 def _rater_rows(agree: Agreement, rater: Any) -> tuple[Any, ...]:

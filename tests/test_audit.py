@@ -4,7 +4,10 @@ What is checked against what
 - The demo's planted problems (random raters, a position-biased rater, an intransitive
   cycle) against the simulator's truth, for the demo's seed and for 20 other seeds.
 - Every leaderboard, transitivity and agreement number against the diagnostic that the
-  audit calls (the audit adds no arithmetic of its own to them).
+  audit calls (the audit adds no arithmetic of its own to them); the rater random effects
+  against RaterBradleyTerry fitted directly.
+- The random-effects flags against the simulator's truth: its spammers (reliability 0) and
+  its position-biased rater, for the demo's seed and for 20 other seeds.
 - PandaLM's unanimity against the data README (879 of 999 items).
 - The HTML report in headless Chromium: every section heading, every figure as a PNG,
   and no console message (the page has no scripts).
@@ -47,6 +50,9 @@ CHROMIUM = shutil.which("chromium") or (
 CHROMIUM_TIMEOUT_SECONDS = 180
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 HEADINGS = [*SECTION_TITLES.values(), "Flags"]
+# Flag kinds of the rater random-effects section.
+RANDOM_KIND = "random or reversed rater"
+BIAS_KIND = "rater-specific position bias"
 
 
 def _flagged(report, kind):
@@ -117,6 +123,89 @@ def test_demo_design_is_reliable_over_seeds():
         # never flagged.
         assert set(report.agreement.flagged_raters.index) <= spammers | biased, seed
         assert _rotation_of(report.worst_cycle, sim.cycle.items), seed
+        assert _flagged(report, RANDOM_KIND) == spammers, seed
+        assert _flagged(report, BIAS_KIND) == biased, seed
+
+
+def test_demo_rater_effects_flag_the_planted_raters(demo):
+    sim, report = demo
+    truth = sim.raters
+    spammers = set(truth.index[truth["is_spammer"]])
+    biased = set(truth.index[truth["is_biased"]])
+    # Flagged by the random-effects model as the agreement analysis flags them, and no
+    # honest rater.
+    assert _flagged(report, RANDOM_KIND) == spammers
+    assert _flagged(report, BIAS_KIND) == biased
+    section = report.sections["rater_effects"]
+    assert section.available
+    # The numbers are those of RaterBradleyTerry fitted directly with the audit's options
+    # (ties and an order effect: the demo has both, and pairs in both orders).
+    direct = prefstat.RaterBradleyTerry(position_bias=True, reliability=True,
+                                        ties="davidson").fit(sim.data, rater="rater")
+    pd.testing.assert_frame_equal(section.tables["Variance components"],
+                                  direct.variance_components_)
+    raters = section.tables["Raters (random effects, least reliable first)"]
+    pd.testing.assert_series_equal(raters["reliability"].sort_index(),
+                                   direct.raters_["reliability"].sort_index())
+    pd.testing.assert_series_equal(raters["position_bias"].sort_index(),
+                                   direct.raters_["position_bias"].sort_index())
+    assert report.rater_effects is not None
+    # The random raters' reliability intervals lie below 1 and their estimates below 0.5;
+    # the biased rater's advantage is far from the common order effect.
+    rows = raters.loc[sorted(spammers)]
+    assert (rows["reliability_ci_upper"] < 1).all() and (rows["reliability"] < 0.5).all()
+    h = direct.params_.loc[("order_effect", "order_effect"), "estimate"]
+    (b,) = biased
+    assert raters.loc[b, "position_bias"] - 1.96 * raters.loc[b, "position_bias_se"] > h
+    # Additive: the agreement analysis still flags them too.
+    assert _flagged(report, "unreliable rater") == spammers
+
+
+def test_rater_effects_without_raters_say_why(demo):
+    sim, _ = demo
+    small = sim.data.iloc[:1500]
+    for report, reason in (
+        (audit(small.drop(columns="rater"), n_boot=0), "no rater column"),
+        (audit(small.assign(rater="only"), rater="rater", n_boot=0), "1 rater"),
+    ):
+        section = report.sections["rater_effects"]
+        assert not section.available and not section.tables
+        assert section.sentences[0].startswith("Rater random effects are not available: ")
+        assert reason in section.sentences[0]
+        assert report.rater_effects is None
+        assert not report.flags["kind"].isin([RANDOM_KIND, BIAS_KIND]).any()
+        assert "Rater random effects" in report.to_markdown()
+        payload = json.loads(report.to_json())
+        assert payload["sections"]["rater_effects"]["available"] is False
+
+
+def test_rater_effects_failure_is_recorded_not_raised():
+    # z never wins, x never loses: RaterBradleyTerry raises NotIdentifiableError.
+    df = pd.DataFrame({"item_a": ["x", "x", "y", "y"], "item_b": ["y", "z", "z", "x"],
+                       "outcome": ["a", "a", "a", "b"], "rater": ["r1", "r2", "r1", "r2"]})
+    report = audit(df, rater="rater", n_boot=0)
+    section = report.sections["rater_effects"]
+    assert not section.available and report.rater_effects is None
+    assert section.sentences[0].startswith("Rater random effects are not available: ")
+    assert "never won: 'z'" in section.sentences[0]
+    report.to_html()
+
+
+def test_rater_effects_json_round_trips(demo):
+    _, report = demo
+    payload = json.loads(report.to_json())
+    section = payload["sections"]["rater_effects"]
+    assert section["available"] and section["title"] == "Rater random effects"
+    original = report.sections["rater_effects"].tables
+    for caption, table in original.items():
+        back = pd.DataFrame(section["tables"][caption])
+        back = back.set_index(back.columns[0])
+        np.testing.assert_array_equal(back.index.astype(str), table.index.astype(str))
+        for col in table.columns:
+            np.testing.assert_allclose(back[col].astype(float), table[col].astype(float),
+                                       rtol=1e-12, err_msg=f"{caption}: {col}")
+    kinds = {f["kind"] for f in payload["flags"]}
+    assert {RANDOM_KIND, BIAS_KIND} <= kinds
 
 
 # --------------------------------------------------------- the audit's own contract

@@ -151,7 +151,6 @@ class LaplaceState:
     lam: np.ndarray  # (R, q)
     minv: np.ndarray  # (R, q, q) inverse of Lambda J Lambda + I
     cells: dict
-    inner_iter: int
 
 
 def _cell_terms(prob: RaterProblem, s: np.ndarray, h: float, lam: np.ndarray,
@@ -174,7 +173,7 @@ def _cell_terms(prob: RaterProblem, s: np.ndarray, h: float, lam: np.ndarray,
     eta = lam_r * delta + prob.o * (h + d)
     out: dict = {}
     if prob.davidson:
-        f1, f2, f3, ll, p = _davidson_terms(prob, eta, tau, out)
+        f1, f2, f3, ll = _davidson_terms(prob, eta, tau, out)
     else:
         # one exponential for both p = expit(eta) and log(1 + e^eta) (np.logaddexp is
         # ~5x slower than this on 10^6 cells)
@@ -197,8 +196,7 @@ def _cell_terms(prob: RaterProblem, s: np.ndarray, h: float, lam: np.ndarray,
             g[:, i] = lam_r
         else:
             g[:, i] = -lam_r
-    out.update({"eta": eta, "p": p, "f1": f1, "f2": f2, "f3": f3, "ll": ll, "g": g,
-                "lam_r": lam_r, "delta": delta})
+    out.update({"f1": f1, "f2": f2, "f3": f3, "ll": ll, "g": g, "lam_r": lam_r})
     return out
 
 
@@ -226,7 +224,7 @@ def _davidson_terms(prob: RaterProblem, eta: np.ndarray, tau: float, out: dict) 
     out["f1_t"] = 0.5 * N * m1 * pt  # d f1 / d tau = d2 l / d eta d tau
     out["f2_t"] = 0.25 * N * pt * (pa + pb - 2.0 * m1 * m1)  # d f2 / d tau
     out["i_tt"] = N * pt * (1.0 - pt)  # - d2 l / d tau2
-    return f1, f2, f3, ll, pa
+    return f1, f2, f3, ll
 
 
 def _bilinear_pairs(prob: RaterProblem) -> list[tuple[int, int, float]]:
@@ -249,15 +247,8 @@ def _scatter_vec(prob: RaterProblem, w: np.ndarray) -> np.ndarray:
 
 
 def _scatter_mat(prob: RaterProblem, w: np.ndarray) -> np.ndarray:
-    """Sum per-cell local matrices (m, l, l) into (R, q, q)."""
+    """Sum per-cell local matrices (m, l, l) into (R, q, q) (taste layout: slots per cell)."""
     R, q = prob.n_raters, prob.q
-    if not prob.effects[2]:
-        out = np.empty((R, q, q))
-        for i in range(q):
-            for j in range(i, q):
-                out[:, i, j] = out[:, j, i] = np.bincount(prob.r, weights=w[:, i, j],
-                                                          minlength=R)
-        return out
     loc = prob.local
     flat = (prob.r[:, None, None] * q * q + loc[:, :, None] * q + loc[:, None, :]).ravel()
     return np.bincount(flat, weights=w.ravel(), minlength=R * q * q).reshape(R, q, q)
@@ -309,9 +300,9 @@ def conditional_modes(prob: RaterProblem, s: np.ndarray, h: float, sd: np.ndarra
     v = np.zeros((R, q)) if v0 is None else v0.copy()
     eye = np.eye(q)
     c = _cell_terms(prob, s, h, lam, v, tau)
-    for it in range(1, _INNER_MAX + 1):
+    for _ in range(_INNER_MAX):
         if q == 0:
-            return v, c, lam, it, None, None
+            return v, c, lam, None, None
         grad = lam * _scatter_vec(prob, c["f1"][:, None] * c["g"]) - v
         J = _info(prob, c)
         M = lam[:, :, None] * J * lam[:, None, :] + eye
@@ -330,7 +321,7 @@ def conditional_modes(prob: RaterProblem, s: np.ndarray, h: float, sd: np.ndarra
         # correct to ~1e-10 (what the finite-difference Hessian of the Laplace objective
         # needs); a step below rounding size also ends the iterations
         if dec.max() < _INNER_TOL or np.abs(step).max() < 1e-13 * (1.0 + np.abs(v).max()):
-            return v, c, lam, it, J, M
+            return v, c, lam, J, M
         obj = _rater_objective(prob, c, v)
         t = np.ones(R)
         for _ in range(40):
@@ -355,7 +346,7 @@ def evaluate(prob: RaterProblem, beta: np.ndarray, sd: np.ndarray,
     if isinstance(prob, RaterBlocks):
         return evaluate_blocks(prob, beta, sd, v0, gradient)
     s, h, tau = prob.unpack(beta)
-    v, c, lam, it, J, M = conditional_modes(prob, s, h, sd, v0, tau)
+    v, c, lam, J, M = conditional_modes(prob, s, h, sd, v0, tau)
     R, q = prob.n_raters, prob.q
     loglik = float(c["ll"].sum())
     if q:
@@ -368,7 +359,7 @@ def evaluate(prob: RaterProblem, beta: np.ndarray, sd: np.ndarray,
         logdet = np.zeros(R)
         minv = np.zeros((R, 0, 0))
     value = loglik - 0.5 * float((v * v).sum()) - 0.5 * float(logdet.sum())
-    state = LaplaceState(value, loglik, v, lam, minv, c, it)
+    state = LaplaceState(value, loglik, v, lam, minv, c)
     if not gradient:
         return state, None
     # fixed-effect part of the gradient: d eta / d(s_a, s_b, h) = (lam_r, -lam_r, o)
@@ -439,7 +430,6 @@ class LaplaceFit:
     state: LaplaceState
     n_iter: int
     converged: bool
-    hessian: np.ndarray | None = None  # of -l_LA over the free (beta, sd)
     fixed_sd: np.ndarray | None = None  # components held at their value (at 0: singular)
 
 

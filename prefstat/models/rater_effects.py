@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, optimize, stats
 
-from .._encoding import A_WINS, B_WINS, TIE, TIE_BOTHBAD
+from .._aggregate import aggregate
+from .._encoding import A_WINS, OUTCOME_NAMES, TIE, TIE_BOTHBAD
 from .._report import Summary
 from ..data import ComparisonData
 from ..exceptions import (
@@ -252,6 +253,7 @@ class RaterBradleyTerry(FittedModelMixin):
             plain.fit(df, item_a=item_a, item_b=item_b, outcome=outcome, weight=weight)
         self.connectivity_ = plain.connectivity_
         order_effect = self.order_effect and bool(o_row.any())
+        self._data = data
         prob = self._problem(data, o_row, effects, order_effect)
         self._fit_problem(prob, plain, data, effects)
         return self
@@ -309,29 +311,21 @@ class RaterBradleyTerry(FittedModelMixin):
     def _problem(self, data: ComparisonData, o_row: np.ndarray,
                  effects: tuple[bool, bool, bool], order_effect: bool) -> rl.RaterBlocks:
         n, R = data.n_items, data.n_raters
-        out = data.outcome
-        w = data.weight
-        ties = (out == TIE) | (out == TIE_BOTHBAD)
+        # the shared counting kernel, with (rater, order known) as the group of a cell
+        group = data.rater.astype(np.int64) * 2 + o_row
+        a, b, grp, counts, _ = aggregate(
+            data.a, data.b, data.outcome, n, len(OUTCOME_NAMES),
+            weight=data.weight if data.weighted else None, group=group, n_groups=2 * R)
+        r, o = np.divmod(grp, 2)
+        ties = counts[:, TIE] + counts[:, TIE_BOTHBAD]
         half = 0.0 if self.ties == "davidson" else 0.5
-        y_row = w * (out == A_WINS) + half * w * ties
-        n_row = w * ((out == A_WINS) | (out == B_WINS) | ties)
-        o_int = o_row.astype(np.int64)
-        key = ((data.rater.astype(np.int64) * n + data.a) * n + data.b) * 2 + o_int
-        uniq, inv = np.unique(key, return_inverse=True)
-        y = np.bincount(inv, weights=y_row, minlength=uniq.size)
-        tot = np.bincount(inv, weights=n_row, minlength=uniq.size)
-        o = (uniq % 2).astype(float)
-        rest = uniq // 2
-        b, rest = rest % n, rest // n
-        a, r = rest % n, rest // n
+        y = counts[:, A_WINS] + half * ties
+        tot = counts.sum(axis=1)
         keep = tot > 0
-        nt = None
-        if self.ties == "davidson":
-            nt = np.bincount(inv, weights=w * ties, minlength=uniq.size)[keep]
+        nt = ties[keep] if self.ties == "davidson" else None
         pivot = 0 if self.reference is None else int(data.items.get_loc(self.reference))
-        self._data = data
-        return rl.RaterBlocks.build(a[keep], b[keep], r[keep], o[keep], y[keep], tot[keep], n,
-                                    R, pivot, effects, order_effect, nt=nt)
+        return rl.RaterBlocks.build(a[keep], b[keep], r[keep], o[keep].astype(float), y[keep],
+                                    tot[keep], n, R, pivot, effects, order_effect, nt=nt)
 
     def _warn(self, msg: str) -> None:
         """Record a recoverable problem (``warnings_``, ``summary()``) and warn from ``fit``."""
